@@ -1,0 +1,57 @@
+# build-watcher: Tekton building blocks that feed finished container builds into Thoth.
+# `make demo` runs the main job against local stand-ins; `make test` runs what CI runs.
+
+MODULE     := github.com/thoth-station/build-watcher
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+LDFLAGS    := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
+BINARIES   := submit-thoth
+TOOLS      := thoth-standin
+GOBIN      ?= $(shell go env GOPATH)/bin
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(GOBIN)/staticcheck
+FUZZTIME   ?= 10s
+GOTEST_FLAGS ?= -race -count=1
+
+export VERSION
+
+.PHONY: all build test unit lint fuzz bench demo tools clean
+
+all: build
+
+## build: all binaries into bin/
+build:
+	@mkdir -p bin
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES)) $(addprefix ./hack/,$(TOOLS))
+
+## test: everything CI runs: lint, unit and integration tests with -race, short fuzz runs
+test: lint unit fuzz
+
+unit:
+	go test $(GOTEST_FLAGS) ./...
+
+## lint: gofmt, go vet, staticcheck
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(STATICCHECK) ./...
+
+## fuzz: a short run (FUZZTIME, default 10s) of every Fuzz target
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+## bench: benchmarks, printed as a table
+bench:
+	hack/bench.sh
+
+## demo: build, start the Thoth stand-in, submit builds, show ids, caching, retries, cutting, redaction
+demo: build
+	hack/demo.sh
+
+tools: $(STATICCHECK)
+
+$(STATICCHECK):
+	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,84 @@
+// Command submit-thoth sends a finished build's base image, output image and build log to
+// the Thoth User API for analysis and reports the analysis ids.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/thoth-station/build-watcher/internal/cliapp"
+	"github.com/thoth-station/build-watcher/internal/cliflags"
+	"github.com/thoth-station/build-watcher/internal/submit"
+	"github.com/thoth-station/build-watcher/internal/thoth"
+	"github.com/thoth-station/build-watcher/internal/version"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	os.Exit(cliapp.ExitCode(os.Stderr, "submit-thoth", err))
+}
+
+func newApp() *cli.App {
+	app := cliapp.New("submit-thoth", "send a build's base image, output image and log to Thoth for analysis")
+	app.Flags = append(append(append(cliflags.ThothFlags(),
+		&cli.StringFlag{Name: "base-image", Usage: "base image of the build (sent unless --no-base)", EnvVars: []string{"THOTH_BASE_IMAGE"}},
+		&cli.StringFlag{Name: "output-image", Usage: "output image of the build, best as repo@sha256:... (sent unless --no-output)", EnvVars: []string{"THOTH_OUTPUT_IMAGE"}},
+		&cli.StringFlag{Name: "build-log-file", Usage: "build log to send, read as a stream; - reads standard input (sent unless --no-build-log)", EnvVars: []string{"THOTH_BUILD_LOG_FILE"}, TakesFile: true},
+		&cli.BoolFlag{Name: "no-base", Usage: "do not send the base image", EnvVars: []string{"THOTH_NO_BASE"}},
+		&cli.BoolFlag{Name: "no-output", Usage: "do not send the output image", EnvVars: []string{"THOTH_NO_OUTPUT"}},
+		&cli.BoolFlag{Name: "no-build-log", Usage: "do not send the build log", EnvVars: []string{"THOTH_NO_BUILD_LOG"}},
+		&cli.StringFlag{Name: "environment-type", Usage: "runtime or buildtime: what kind of image the build makes", Value: thoth.EnvironmentRuntime, EnvVars: []string{"THOTH_ENVIRONMENT_TYPE"}},
+		&cli.StringFlag{Name: "origin", Usage: "where the build comes from, e.g. its namespace/name or URL", EnvVars: []string{"THOTH_ORIGIN"}},
+		&cli.BoolFlag{Name: cliflags.Debug, Usage: "run Thoth's analyzers in debug mode, and log at debug level", EnvVars: []string{"THOTH_DEBUG"}},
+		&cli.BoolFlag{Name: "force", Usage: "make Thoth analyse again even when it has cached results", EnvVars: []string{"THOTH_FORCE"}},
+		&cli.IntFlag{Name: "max-body-size", Usage: "request body limit in bytes; a longer build log keeps its head and tail", Value: thoth.DefaultMaxBodyBytes, EnvVars: []string{"THOTH_MAX_BODY_SIZE"}},
+		cliflags.PassTokenFlag("each image without other credentials"),
+		cliflags.ResultsDirFlag(),
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (one line per analysis id) or json (the decoded answer)", Value: submit.FormatText},
+		cliflags.VerboseFlag(),
+	), cliflags.RegistryFlags(cliflags.Src, "the base image")...), cliflags.RegistryFlags(cliflags.Dst, "the output image")...)
+	app.Action = run
+	return app
+}
+
+func run(cCtx *cli.Context) error {
+	if err := cliapp.NoArgs(cCtx); err != nil {
+		return err
+	}
+	th := cliflags.ThothValues(cCtx)
+	src, dst := cliflags.RegistryValues(cCtx, cliflags.Src), cliflags.RegistryValues(cCtx, cliflags.Dst)
+	opts := submit.Options{
+		ThothHost:       th.Host,
+		NoTLSVerify:     th.NoTLSVerify,
+		CAFile:          th.CAFile,
+		RequestTimeout:  th.RequestTimeout,
+		RetryAttempts:   th.RetryAttempts,
+		RetryMaxTime:    th.RetryMaxTime,
+		MaxBodyBytes:    cCtx.Int("max-body-size"),
+		BaseImage:       cCtx.String("base-image"),
+		OutputImage:     cCtx.String("output-image"),
+		BuildLogFile:    cCtx.String("build-log-file"),
+		NoBase:          cCtx.Bool("no-base"),
+		NoOutput:        cCtx.Bool("no-output"),
+		NoBuildLog:      cCtx.Bool("no-build-log"),
+		EnvironmentType: cCtx.String("environment-type"),
+		Origin:          cCtx.String("origin"),
+		Debug:           cCtx.Bool(cliflags.Debug),
+		Force:           cCtx.Bool("force"),
+		BaseRegistry:    submit.Registry(src),
+		OutputRegistry:  submit.Registry(dst),
+		PassToken:       cCtx.Bool(cliflags.PassToken),
+		ResultsDir:      cCtx.String(cliflags.ResultsDir),
+		Format:          cCtx.String("output"),
+		UserAgent:       "build-watcher/submit-thoth " + version.Version,
+	}
+	logger := cliflags.Logger(cCtx.Bool(cliflags.Verbose) || opts.Debug)
+	_, err := submit.Run(cCtx.Context, opts, submit.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: logger})
+	return err
+}

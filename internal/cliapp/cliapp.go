@@ -1,0 +1,63 @@
+// Package cliapp holds what every binary's main shares: the urfave/cli application
+// skeleton and the one mapping from errors to exit codes.
+package cliapp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/thoth-station/build-watcher/internal/usage"
+	"github.com/thoth-station/build-watcher/internal/version"
+)
+
+// Exit codes of every binary.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitBadInput = 2
+)
+
+// New returns an application that never exits by itself: errors, flag mistakes included,
+// come back from Run for ExitCode to report.
+func New(name, usageText string) *cli.App {
+	return &cli.App{
+		Name:                   name,
+		Usage:                  usageText,
+		Version:                version.Version,
+		HideHelpCommand:        true,
+		UseShortOptionHandling: false,
+		ExitErrHandler:         func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usage.Wrap(err)
+		},
+	}
+}
+
+// NoArgs is an Action guard: the binaries take flags only.
+func NoArgs(cCtx *cli.Context) error {
+	if cCtx.Args().Present() {
+		return usage.Errorf("unexpected argument %q: %s takes flags only (see --help)", cCtx.Args().First(), cCtx.App.Name)
+	}
+	return nil
+}
+
+// ExitCode prints one "<name>: <cause>" line on stderr for a failed run and returns the
+// exit code: ExitBadInput for bad input, ExitFailure for anything else, ExitOK for nil.
+func ExitCode(stderr io.Writer, name string, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var exitErr cli.ExitCoder
+	if errors.As(err, &exitErr) && exitErr.Error() == "" {
+		return exitErr.ExitCode()
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", name, strings.Join(strings.Fields(err.Error()), " "))
+	if errors.Is(err, usage.ErrBadInput) {
+		return ExitBadInput
+	}
+	return ExitFailure
+}

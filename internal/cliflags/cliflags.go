@@ -1,0 +1,192 @@
+// Package cliflags holds the command-line flags that several binaries share, with the
+// environment variables of the original build-watcher bot, and turns them into values.
+package cliflags
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/thoth-station/build-watcher/internal/thoth"
+)
+
+// Flag names shared by the binaries.
+const (
+	ThothAPIHost   = "thoth-api-host"
+	NoTLSVerify    = "no-tls-verify"
+	CAFile         = "ca-file"
+	RequestTimeout = "request-timeout"
+	RetryAttempts  = "retry-attempts"
+	RetryMaxTime   = "retry-max-time"
+	PassToken      = "pass-token"
+	ResultsDir     = "results-dir"
+	Verbose        = "verbose"
+	Debug          = "debug"
+)
+
+// Side is one end of an image's journey: "src" or "dst".
+type Side string
+
+// The two sides.
+const (
+	Src Side = "src"
+	Dst Side = "dst"
+)
+
+// Registry holds one side's registry flags.
+type Registry struct {
+	User, Password, AuthFile string
+	NoTLSVerify              bool
+}
+
+// env returns how the original bot spelled the side in its variables: short in the
+// credential variables (SRC), long in the TLS ones (SOURCE).
+func (s Side) env() (short, long string) {
+	if s == Src {
+		return "SRC", "SOURCE"
+	}
+	return "DST", "DESTINATION"
+}
+
+// RegistryFlags returns the credential and TLS flags of one side: --<side>-registry-user,
+// --<side>-registry-password, --<side>-registry-auth-file and --no-<side>-registry-tls-verify.
+// what says which images the side is for, e.g. "the base image".
+func RegistryFlags(side Side, what string) []cli.Flag {
+	s := string(side)
+	upper, long := side.env()
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    s + "-registry-user",
+			Usage:   "registry user for " + what + " (with --" + s + "-registry-password)",
+			EnvVars: []string{"THOTH_" + upper + "_REGISTRY_USER"},
+		},
+		&cli.StringFlag{
+			Name:    s + "-registry-password",
+			Usage:   "registry password or token for " + what + "; prefer the environment variable, arguments are visible to other processes",
+			EnvVars: []string{"THOTH_" + upper + "_REGISTRY_PASSWORD"},
+		},
+		&cli.StringFlag{
+			Name:      s + "-registry-auth-file",
+			Usage:     "docker config JSON (or a directory holding .dockerconfigjson, as a Secret mounted by Tekton) whose entry for the registry of " + what + " is used",
+			EnvVars:   []string{"THOTH_" + upper + "_REGISTRY_AUTH_FILE"},
+			TakesFile: true,
+		},
+		&cli.BoolFlag{
+			Name:    "no-" + s + "-registry-tls-verify",
+			Usage:   "do not verify the TLS certificate of the registry of " + what,
+			EnvVars: []string{"THOTH_NO_" + long + "_REGISTRY_TLS_VERIFY"},
+		},
+	}
+}
+
+// RegistryValues reads one side's registry flags.
+func RegistryValues(cCtx *cli.Context, side Side) Registry {
+	s := string(side)
+	return Registry{
+		User:        cCtx.String(s + "-registry-user"),
+		Password:    cCtx.String(s + "-registry-password"),
+		AuthFile:    cCtx.String(s + "-registry-auth-file"),
+		NoTLSVerify: cCtx.Bool("no-" + s + "-registry-tls-verify"),
+	}
+}
+
+// ThothFlags returns the flags that reach the Thoth User API.
+func ThothFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    ThothAPIHost,
+			Usage:   "Thoth User API host: a host name (HTTPS), an https:// URL, or an http:// URL for local use",
+			EnvVars: []string{"THOTH_USER_API_HOST"},
+		},
+		&cli.BoolFlag{
+			Name:    NoTLSVerify,
+			Usage:   "do not verify the TLS certificate of the Thoth User API",
+			EnvVars: []string{"THOTH_NO_TLS_VERIFY"},
+		},
+		&cli.StringFlag{
+			Name:      CAFile,
+			Usage:     "PEM file of extra CA certificates to trust for the Thoth User API",
+			EnvVars:   []string{"THOTH_CA_FILE"},
+			TakesFile: true,
+		},
+		&cli.DurationFlag{
+			Name:    RequestTimeout,
+			Usage:   "time limit of one request to Thoth",
+			Value:   thoth.DefaultRequestTimeout,
+			EnvVars: []string{"THOTH_REQUEST_TIMEOUT"},
+		},
+		&cli.IntFlag{
+			Name:    RetryAttempts,
+			Usage:   "attempts per request when Thoth fails transiently (5xx, 429, timeouts, resets)",
+			Value:   thoth.DefaultMaxAttempts,
+			EnvVars: []string{"THOTH_RETRY_ATTEMPTS"},
+		},
+		&cli.DurationFlag{
+			Name:    RetryMaxTime,
+			Usage:   "time limit of one request to Thoth, retries and waits included",
+			Value:   thoth.DefaultMaxElapsed,
+			EnvVars: []string{"THOTH_RETRY_MAX_TIME"},
+		},
+	}
+}
+
+// Thoth holds the values of ThothFlags.
+type Thoth struct {
+	Host           string
+	NoTLSVerify    bool
+	CAFile         string
+	RequestTimeout time.Duration
+	RetryAttempts  int
+	RetryMaxTime   time.Duration
+}
+
+// ThothValues reads the values of ThothFlags.
+func ThothValues(cCtx *cli.Context) Thoth {
+	return Thoth{
+		Host:           cCtx.String(ThothAPIHost),
+		NoTLSVerify:    cCtx.Bool(NoTLSVerify),
+		CAFile:         cCtx.String(CAFile),
+		RequestTimeout: cCtx.Duration(RequestTimeout),
+		RetryAttempts:  cCtx.Int(RetryAttempts),
+		RetryMaxTime:   cCtx.Duration(RetryMaxTime),
+	}
+}
+
+// PassTokenFlag is --pass-token.
+func PassTokenFlag(what string) cli.Flag {
+	return &cli.BoolFlag{
+		Name:    PassToken,
+		Usage:   "use the service-account token (in a pod) or the kubeconfig's token as the password of user build-watcher for " + what,
+		EnvVars: []string{"THOTH_PASS_TOKEN"},
+	}
+}
+
+// ResultsDirFlag is --results-dir.
+func ResultsDirFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:      ResultsDir,
+		Usage:     "directory to write Tekton results into, one file per result (in a Task: $(results.<name>.path)'s directory, /tekton/results)",
+		EnvVars:   []string{"THOTH_RESULTS_DIR"},
+		TakesFile: true,
+	}
+}
+
+// VerboseFlag is --verbose, the original bot's switch for debug logs.
+func VerboseFlag() cli.Flag {
+	return &cli.BoolFlag{
+		Name:    Verbose,
+		Usage:   "log what is going on in detail (debug level) on stderr",
+		EnvVars: []string{"THOTH_VERBOSE_BUILD_WATCHER"},
+	}
+}
+
+// Logger returns the stderr logger for a run: info level, debug when verbose.
+func Logger(verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}

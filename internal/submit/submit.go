@@ -1,0 +1,372 @@
+// Package submit sends one finished build (base image, output image, build log) to the
+// Thoth User API for analysis, with the registry credentials Thoth needs to pull the images,
+// and reports the analysis ids as text, JSON and Tekton results.
+package submit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/redact"
+	"github.com/thoth-station/build-watcher/internal/result"
+	"github.com/thoth-station/build-watcher/internal/thoth"
+	"github.com/thoth-station/build-watcher/internal/usage"
+)
+
+// Output formats.
+const (
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// StdinPath is the --build-log-file value that reads the log from standard input.
+const StdinPath = "-"
+
+// TokenUser is the registry user name that goes with the service-account token.
+const TokenUser = "build-watcher"
+
+// Result names written into the results directory.
+const (
+	ResultBaseImageAnalysisID   = "base-image-analysis-id"
+	ResultOutputImageAnalysisID = "output-image-analysis-id"
+	ResultBuildLogAnalysisID    = "buildlog-analysis-id"
+	ResultBuildLogDocumentID    = "buildlog-document-id"
+)
+
+// Registry is how Thoth pulls the images of one side: a user and password, or the entry for
+// the image's registry in a docker config JSON file, and whether to verify TLS.
+type Registry struct {
+	User, Password, AuthFile string
+	NoTLSVerify              bool
+}
+
+// Options is one submission, as the flags of submit-thoth give it.
+type Options struct {
+	// ThothHost is the User API host (--thoth-api-host).
+	ThothHost string
+	// NoTLSVerify and CAFile configure TLS towards Thoth.
+	NoTLSVerify bool
+	CAFile      string
+	// RequestTimeout bounds one attempt; RetryAttempts and RetryMaxTime bound retries.
+	RequestTimeout time.Duration
+	RetryAttempts  int
+	RetryMaxTime   time.Duration
+	// MaxBodyBytes is the request body limit the build log is cut to.
+	MaxBodyBytes int
+
+	// BaseImage and OutputImage are image references (output preferably repo@sha256:...).
+	BaseImage, OutputImage string
+	// BuildLogFile is the log's path, or StdinPath.
+	BuildLogFile string
+	// NoBase, NoOutput and NoBuildLog leave a part out even when it is given.
+	NoBase, NoOutput, NoBuildLog bool
+	// EnvironmentType is runtime or buildtime.
+	EnvironmentType string
+	// Origin says where the build comes from.
+	Origin string
+	// Debug and Force are passed to Thoth.
+	Debug, Force bool
+
+	// BaseRegistry is for the base image (--src-registry-*), OutputRegistry for the output
+	// image (--dst-registry-*).
+	BaseRegistry, OutputRegistry Registry
+	// PassToken sends the service-account token as the password of TokenUser for each image
+	// that has no other credentials.
+	PassToken bool
+	// TokenSource says where the token is read.
+	TokenSource credential.TokenSource
+
+	// ResultsDir receives one file per Tekton result; empty: none written.
+	ResultsDir string
+	// Format is FormatText or FormatJSON.
+	Format string
+	// UserAgent identifies the program to Thoth.
+	UserAgent string
+}
+
+// Streams are the standard streams and logger of a run.
+type Streams struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Logger *slog.Logger
+}
+
+// sendsBase and friends say which parts are submitted.
+func (o *Options) sendsBase() bool   { return !o.NoBase && o.BaseImage != "" }
+func (o *Options) sendsOutput() bool { return !o.NoOutput && o.OutputImage != "" }
+func (o *Options) sendsLog() bool    { return !o.NoBuildLog && o.BuildLogFile != "" }
+
+// Validate reports bad input as errors matching usage.ErrBadInput, naming the flag to fix.
+func (o *Options) Validate() error {
+	if _, err := thoth.BaseURL(o.ThothHost); err != nil {
+		return usage.Wrap(err)
+	}
+	if !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
+		return usage.Errorf("nothing to submit: --base-image, --output-image and --build-log-file are all empty or disabled by --no-base, --no-output and --no-build-log")
+	}
+	if o.EnvironmentType != thoth.EnvironmentRuntime && o.EnvironmentType != thoth.EnvironmentBuildtime {
+		return usage.Errorf("--environment-type must be %s or %s, not %q", thoth.EnvironmentRuntime, thoth.EnvironmentBuildtime, o.EnvironmentType)
+	}
+	if o.Format != FormatText && o.Format != FormatJSON {
+		return usage.Errorf("--output must be %s or %s, not %q", FormatText, FormatJSON, o.Format)
+	}
+	for _, img := range []struct{ flag, ref string }{{"--base-image", o.BaseImage}, {"--output-image", o.OutputImage}} {
+		if img.ref == "" {
+			continue
+		}
+		if _, err := name.ParseReference(img.ref); err != nil {
+			return usage.Errorf("%s %q is not an image reference: %w", img.flag, img.ref, err)
+		}
+	}
+	for _, side := range []struct {
+		prefix string
+		reg    Registry
+	}{{"--src", o.BaseRegistry}, {"--dst", o.OutputRegistry}} {
+		if (side.reg.User == "") != (side.reg.Password == "") {
+			return usage.Errorf("%[1]s-registry-user and %[1]s-registry-password go together: give both or neither", side.prefix)
+		}
+		if side.reg.User != "" && side.reg.AuthFile != "" {
+			return usage.Errorf("%[1]s-registry-user/%[1]s-registry-password and %[1]s-registry-auth-file conflict: give one of them", side.prefix)
+		}
+	}
+	return nil
+}
+
+// Run validates o, submits the build and reports the analysis ids on s.Stdout and in the
+// results directory. Results are written only after Thoth accepted the submission.
+func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	results, err := result.NewWriter(o.ResultsDir)
+	if err != nil {
+		return nil, usage.Errorf("--results-dir: %w", err)
+	}
+	req := thoth.BuildAnalysisRequest{
+		EnvironmentType: o.EnvironmentType,
+		Origin:          o.Origin,
+		Debug:           o.Debug,
+		Force:           o.Force,
+	}
+	tokens := &lazyToken{source: o.TokenSource, enabled: o.PassToken}
+	if o.sendsBase() {
+		req.BaseImage = o.BaseImage
+		if req.BaseRegistry, err = access(ctx, "--src", o.BaseImage, o.BaseRegistry, tokens, s.Logger); err != nil {
+			return nil, err
+		}
+	}
+	if o.sendsOutput() {
+		req.OutputImage = o.OutputImage
+		if req.OutputRegistry, err = access(ctx, "--dst", o.OutputImage, o.OutputRegistry, tokens, s.Logger); err != nil {
+			return nil, err
+		}
+	}
+	redactor := redact.New(o.BaseRegistry.Password, o.OutputRegistry.Password, tokens.token,
+		req.BaseRegistry.Password, req.OutputRegistry.Password)
+	if o.sendsLog() {
+		log, closeLog, err := openLog(o.BuildLogFile, s.Stdin)
+		if err != nil {
+			return nil, err
+		}
+		defer closeLog()
+		req.BuildLog = log
+	}
+
+	client, err := thoth.New(o.ThothHost,
+		thoth.WithNoTLSVerify(o.NoTLSVerify),
+		thoth.WithCAFile(o.CAFile),
+		thoth.WithRequestTimeout(o.RequestTimeout),
+		thoth.WithRetryPolicy(thoth.RetryPolicy{
+			MaxAttempts:  o.RetryAttempts,
+			MaxElapsed:   o.RetryMaxTime,
+			InitialDelay: min(thoth.DefaultInitialDelay, o.RetryMaxTime),
+			MaxDelay:     min(thoth.DefaultMaxDelay, o.RetryMaxTime),
+		}),
+		thoth.WithMaxBodyBytes(o.MaxBodyBytes),
+		thoth.WithUserAgent(o.UserAgent),
+		thoth.WithLogger(s.Logger),
+	)
+	if err != nil {
+		return nil, usage.Wrap(redactor.Error(err))
+	}
+	if _, err := client.Discover(ctx); err != nil {
+		return nil, redactor.Error(withHint(err))
+	}
+	sub, err := client.SubmitBuild(ctx, req)
+	if err != nil {
+		if errors.Is(err, thoth.ErrNothingToSubmit) {
+			return sub, usage.Errorf("%w: the build log is empty and no image is given", thoth.ErrNothingToSubmit)
+		}
+		return sub, redactor.Error(withHint(err))
+	}
+	if sub.LogCutBytes > 0 {
+		s.Logger.InfoContext(ctx, "build log cut to fit the request body limit: head and tail kept around a marker line",
+			"log_bytes", sub.LogTotalBytes, "cut_bytes", sub.LogCutBytes, "body_bytes", sub.BodyBytes, "limit_bytes", o.MaxBodyBytes)
+	}
+	s.Logger.DebugContext(ctx, "build analysis submitted", "attempts", sub.Attempts, "body_bytes", sub.BodyBytes)
+	if err := writeResults(results, &sub.Response); err != nil {
+		return sub, err
+	}
+	return sub, report(s.Stdout, o.Format, &sub.Response)
+}
+
+// access decides the credentials of one image: explicit user and password, else the auth
+// file's entry for the image's registry, else the service-account token when asked for,
+// else anonymous.
+func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyToken, logger *slog.Logger) (thoth.RegistryAccess, error) {
+	acc := thoth.RegistryAccess{Username: reg.User, Password: reg.Password, NoTLSVerify: reg.NoTLSVerify}
+	if acc.Username != "" {
+		return acc, nil
+	}
+	if reg.AuthFile != "" {
+		cfg, err := credential.LoadDockerConfig(reg.AuthFile)
+		if err != nil {
+			return acc, usage.Errorf("%s-registry-auth-file: %w", flag, err)
+		}
+		basic, found, err := cfg.Lookup(image)
+		if err != nil {
+			return acc, usage.Errorf("%s-registry-auth-file: %w", flag, err)
+		}
+		if found {
+			acc.Username, acc.Password = basic.Username, basic.Password
+			return acc, nil
+		}
+		logger.WarnContext(ctx, "the auth file has no entry for the image's registry", "flag", flag+"-registry-auth-file", "image", image)
+	}
+	if tokens.enabled {
+		token, err := tokens.get(ctx)
+		if err != nil {
+			return acc, fmt.Errorf("--pass-token: %w", err)
+		}
+		acc.Username, acc.Password = TokenUser, token
+		return acc, nil
+	}
+	logger.DebugContext(ctx, "no registry credentials: Thoth pulls the image anonymously", "image", image)
+	return acc, nil
+}
+
+// lazyToken reads the service-account token once, and only when an image needs it.
+type lazyToken struct {
+	source  credential.TokenSource
+	enabled bool
+	token   string
+}
+
+func (t *lazyToken) get(ctx context.Context) (string, error) {
+	if t.token != "" {
+		return t.token, nil
+	}
+	token, err := t.source.ServiceAccountToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	t.token = token
+	return token, nil
+}
+
+// openLog opens the build log for streaming.
+func openLog(path string, stdin io.Reader) (io.Reader, func(), error) {
+	if path == StdinPath {
+		if stdin == nil {
+			return nil, nil, usage.Errorf("--build-log-file -: there is no standard input")
+		}
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, usage.Errorf("--build-log-file: %w", err)
+	}
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		f.Close()
+		return nil, nil, usage.Errorf("--build-log-file %s is a directory, not a log file", path)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// withHint adds what to do for the failures whose fix we know.
+func withHint(err error) error {
+	var apiErr *thoth.APIError
+	if errors.As(err, &apiErr) {
+		switch {
+		case apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden:
+			return fmt.Errorf("%w; Thoth could not pull an image with the credentials given: check --src-registry-* (base image), --dst-registry-* (output image) or --pass-token", err)
+		case apiErr.StatusCode == http.StatusBadRequest && strings.Contains(apiErr.Message, "exceeded"):
+			return fmt.Errorf("%w; lower --max-body-size below the server's THOTH_MAX_POST_CONTENT_LENGTH", err)
+		}
+	}
+	if thoth.IsTLSError(err) {
+		return fmt.Errorf("%w; trust the server's CA with --ca-file, or turn verification off with --no-tls-verify", err)
+	}
+	return err
+}
+
+// writeResults writes the four Tekton results; absent ids are written empty so that a
+// Pipeline can always refer to them.
+func writeResults(w *result.Writer, resp *thoth.BuildAnalysisResponse) error {
+	for _, r := range []struct{ name, value string }{
+		{ResultBaseImageAnalysisID, id(resp.BaseImageAnalysis)},
+		{ResultOutputImageAnalysisID, id(resp.OutputImageAnalysis)},
+		{ResultBuildLogAnalysisID, id(resp.BuildLogAnalysis)},
+		{ResultBuildLogDocumentID, resp.BuildLogDocumentID},
+	} {
+		if err := w.Write(r.name, r.value); err != nil {
+			return fmt.Errorf("writing result %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+func id(ref *thoth.AnalysisRef) string {
+	if ref == nil {
+		return ""
+	}
+	return ref.AnalysisID
+}
+
+// report prints the answer: one line per analysis id, or the decoded answer as JSON.
+func report(w io.Writer, format string, resp *thoth.BuildAnalysisResponse) error {
+	if format == FormatJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(resp); err != nil {
+			return fmt.Errorf("writing the answer: %w", err)
+		}
+		return nil
+	}
+	var b strings.Builder
+	for _, line := range []struct {
+		name string
+		ref  *thoth.AnalysisRef
+	}{
+		{ResultBaseImageAnalysisID, resp.BaseImageAnalysis},
+		{ResultOutputImageAnalysisID, resp.OutputImageAnalysis},
+		{ResultBuildLogAnalysisID, resp.BuildLogAnalysis},
+	} {
+		if line.ref == nil {
+			continue
+		}
+		cached := ""
+		if line.ref.Cached {
+			cached = " (cached)"
+		}
+		fmt.Fprintf(&b, "%s: %s%s\n", line.name, line.ref.AnalysisID, cached)
+	}
+	if resp.BuildLogDocumentID != "" {
+		fmt.Fprintf(&b, "%s: %s\n", ResultBuildLogDocumentID, resp.BuildLogDocumentID)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the answer: %w", err)
+	}
+	return nil
+}

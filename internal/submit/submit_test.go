@@ -1,0 +1,314 @@
+package submit
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/thoth"
+	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
+	"github.com/thoth-station/build-watcher/internal/usage"
+)
+
+const (
+	baseRef   = "quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1"
+	outputRef = "registry.team.example:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+)
+
+// options returns valid options against host, with fast retries.
+func options(host string) Options {
+	return Options{
+		ThothHost:       host,
+		RequestTimeout:  5 * time.Second,
+		RetryAttempts:   3,
+		RetryMaxTime:    10 * time.Millisecond,
+		MaxBodyBytes:    thoth.DefaultMaxBodyBytes,
+		EnvironmentType: thoth.EnvironmentRuntime,
+		Format:          FormatText,
+		TokenSource:     credential.TokenSource{TokenPath: "/nonexistent/token", Kubeconfig: "/nonexistent/kubeconfig"},
+	}
+}
+
+type run struct {
+	stdout, logs bytes.Buffer
+}
+
+func (r *run) streams(stdin string) Streams {
+	return Streams{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &r.stdout,
+		Logger: slog.New(slog.NewTextHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunBadInput(t *testing.T) {
+	logFile := writeFile(t, "build.log", "log\n")
+	malformedAuth := writeFile(t, "config.json", `{"auths": {"quay.io": {"auth": "!!!"}}}`)
+	tests := []struct {
+		name   string
+		modify func(*Options)
+		want   string
+	}{
+		{name: "no host", modify: func(o *Options) { o.ThothHost = "" }, want: "THOTH_USER_API_HOST"},
+		{name: "nothing given", modify: func(o *Options) { o.BaseImage = "" }, want: "nothing to submit"},
+		{name: "everything disabled", modify: func(o *Options) {
+			o.OutputImage, o.BuildLogFile, o.NoBase, o.NoOutput, o.NoBuildLog = outputRef, logFile, true, true, true
+		}, want: "nothing to submit"},
+		{name: "environment type", modify: func(o *Options) { o.EnvironmentType = "prod" }, want: "--environment-type"},
+		{name: "output format", modify: func(o *Options) { o.Format = "yaml" }, want: "--output"},
+		{name: "bad base image", modify: func(o *Options) { o.BaseImage = "Quay.io/UPPER CASE" }, want: "--base-image"},
+		{name: "bad output image", modify: func(o *Options) { o.OutputImage = "registry/app@sha256:short" }, want: "--output-image"},
+		{name: "user without password", modify: func(o *Options) { o.BaseRegistry.User = "me" }, want: "--src-registry-user and --src-registry-password go together"},
+		{name: "password without user", modify: func(o *Options) { o.OutputRegistry.Password = "pw-x1" }, want: "--dst-registry-user and --dst-registry-password go together"},
+		{name: "user and auth file", modify: func(o *Options) {
+			o.OutputRegistry = Registry{User: "me", Password: "pw-x1", AuthFile: malformedAuth}
+		}, want: "conflict"},
+		{name: "missing log file", modify: func(o *Options) { o.BuildLogFile = "/nonexistent/build.log" }, want: "--build-log-file"},
+		{name: "log file is a directory", modify: func(o *Options) { o.BuildLogFile = t.TempDir() }, want: "is a directory"},
+		{name: "missing results dir", modify: func(o *Options) { o.ResultsDir = "/nonexistent/results" }, want: "--results-dir"},
+		{name: "missing auth file", modify: func(o *Options) { o.BaseRegistry.AuthFile = "/nonexistent/auth.json" }, want: "--src-registry-auth-file"},
+		{name: "malformed auth file", modify: func(o *Options) {
+			o.BaseImage, o.BaseRegistry.AuthFile = "quay.io/org/base:1", malformedAuth
+		}, want: "--src-registry-auth-file"},
+		{name: "zero retry attempts", modify: func(o *Options) { o.RetryAttempts = 0 }, want: "at least 1"},
+		{name: "tiny body limit", modify: func(o *Options) { o.MaxBodyBytes = 10 }, want: "body size"},
+	}
+	srv := thothtest.NewTestServer(t, thothtest.Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(srv.URL())
+			o.BaseImage = baseRef
+			tt.modify(&o)
+			var r run
+			_, err := Run(t.Context(), o, r.streams(""))
+			if !errors.Is(err, usage.ErrBadInput) {
+				t.Fatalf("error = %v, want bad input", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to name %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "pw-x1") {
+				t.Errorf("error shows the password: %v", err)
+			}
+		})
+	}
+	if n := srv.Stats().Total; n != 0 {
+		t.Errorf("bad input reached the server %d times", n)
+	}
+}
+
+func TestRunSubmitsAndReports(t *testing.T) {
+	srv := thothtest.NewTestServer(t, thothtest.Options{})
+	logFile := writeFile(t, "build.log", "STEP 1/5: FROM "+baseRef+"\nERROR: build failed\n")
+	results := t.TempDir()
+	o := options(srv.URL())
+	o.BaseImage, o.OutputImage, o.BuildLogFile, o.ResultsDir, o.Origin = baseRef, outputRef, logFile, results, "team/app-7"
+	var r run
+	sub, err := Run(t.Context(), o, r.streams(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`^base-image-analysis-id: package-extract-\d{12}-[0-9a-f]{16}
+output-image-analysis-id: package-extract-\d{12}-[0-9a-f]{16}
+buildlog-analysis-id: buildlog-parser-\d{12}-[0-9a-f]{16}
+buildlog-document-id: buildlog-[0-9a-f]{64}
+$`)
+	if !want.MatchString(r.stdout.String()) {
+		t.Errorf("stdout:\n%s", r.stdout.String())
+	}
+	for name, value := range map[string]string{
+		ResultBaseImageAnalysisID:   sub.Response.BaseImageAnalysis.AnalysisID,
+		ResultOutputImageAnalysisID: sub.Response.OutputImageAnalysis.AnalysisID,
+		ResultBuildLogAnalysisID:    sub.Response.BuildLogAnalysis.AnalysisID,
+		ResultBuildLogDocumentID:    sub.Response.BuildLogDocumentID,
+	} {
+		got, err := os.ReadFile(filepath.Join(results, name))
+		if err != nil || string(got) != value {
+			t.Errorf("result %s = %q (%v), want %q", name, got, err, value)
+		}
+	}
+	reqs := srv.Requests()
+	if last := reqs[len(reqs)-1]; last.Query.Get("origin") != "team/app-7" || last.Query.Get("environment_type") != "runtime" {
+		t.Errorf("query = %s", last.Query.Encode())
+	}
+
+	t.Run("again: cached, as JSON, log from stdin", func(t *testing.T) {
+		o := o
+		o.Format, o.BuildLogFile, o.ResultsDir = FormatJSON, StdinPath, ""
+		var r run
+		if _, err := Run(t.Context(), o, r.streams("log from stdin\n")); err != nil {
+			t.Fatal(err)
+		}
+		var got thoth.BuildAnalysisResponse
+		if err := json.Unmarshal(r.stdout.Bytes(), &got); err != nil {
+			t.Fatalf("stdout is not the JSON answer: %v\n%s", err, r.stdout.String())
+		}
+		if !got.BaseImageAnalysis.Cached || got.BaseImageAnalysis.AnalysisID != sub.Response.BaseImageAnalysis.AnalysisID {
+			t.Errorf("second submission of the same images not cached: %+v", got.BaseImageAnalysis)
+		}
+		reqs := srv.Requests()
+		if !bytes.Contains(reqs[len(reqs)-1].Body, []byte(`"log":"log from stdin\n"`)) {
+			t.Errorf("body %s does not carry the stdin log", reqs[len(reqs)-1].Body)
+		}
+	})
+	t.Run("no-* switches leave parts out", func(t *testing.T) {
+		o := o
+		o.NoBase, o.NoBuildLog, o.ResultsDir = true, true, t.TempDir()
+		var r run
+		if _, err := Run(t.Context(), o, r.streams("")); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.stdout.String(), "base-image") || strings.Contains(r.stdout.String(), "buildlog") {
+			t.Errorf("stdout shows parts that were left out:\n%s", r.stdout.String())
+		}
+		got, err := os.ReadFile(filepath.Join(o.ResultsDir, ResultBaseImageAnalysisID))
+		if err != nil || len(got) != 0 {
+			t.Errorf("result of a part left out = %q (%v), want an empty file", got, err)
+		}
+		reqs := srv.Requests()
+		if !bytes.Contains(reqs[len(reqs)-1].Body, []byte(`"base_image":null`)) {
+			t.Errorf("body %s", reqs[len(reqs)-1].Body)
+		}
+	})
+}
+
+func TestRunCredentials(t *testing.T) {
+	const (
+		registry = "registry.team.example:5000"
+		user     = "builder"
+		password = "Registry-Pass-77"
+		token    = "sha256~ServiceAccountToken-abcdef"
+	)
+	authFile := writeFile(t, "config.json", `{"auths": {"`+registry+`": {"auth": "`+
+		base64.StdEncoding.EncodeToString([]byte(user+":"+password))+`"}}}`)
+	tokenFile := writeFile(t, "token", token+"\n")
+	tests := []struct {
+		name      string
+		modify    func(*Options)
+		wantUser  string
+		wantPass  string
+		serverReg map[string]thothtest.Credential
+	}{
+		{name: "user and password", modify: func(o *Options) { o.OutputRegistry = Registry{User: user, Password: password} },
+			wantUser: user, wantPass: password},
+		{name: "auth file entry for the image's registry", modify: func(o *Options) { o.OutputRegistry.AuthFile = authFile },
+			wantUser: user, wantPass: password},
+		{name: "pass token", modify: func(o *Options) {
+			o.PassToken, o.TokenSource.TokenPath = true, tokenFile
+		}, wantUser: TokenUser, wantPass: token, serverReg: map[string]thothtest.Credential{registry: {Username: TokenUser, Password: token}}},
+		{name: "explicit credentials win over the token", modify: func(o *Options) {
+			o.OutputRegistry = Registry{User: user, Password: password}
+			o.PassToken, o.TokenSource.TokenPath = true, tokenFile
+		}, wantUser: user, wantPass: password},
+		{name: "no TLS verify for the output registry", modify: func(o *Options) {
+			o.OutputRegistry = Registry{User: user, Password: password, NoTLSVerify: true}
+		}, wantUser: user, wantPass: password},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := tt.serverReg
+			if reg == nil {
+				reg = map[string]thothtest.Credential{registry: {Username: user, Password: password}}
+			}
+			srv := thothtest.NewTestServer(t, thothtest.Options{Registries: reg})
+			o := options(srv.URL())
+			o.OutputImage = outputRef
+			tt.modify(&o)
+			var r run
+			if _, err := Run(t.Context(), o, r.streams("")); err != nil {
+				t.Fatal(err)
+			}
+			q := srv.Requests()[1].Query
+			if q.Get("output_registry_user") != tt.wantUser || q.Get("output_registry_password") != tt.wantPass {
+				t.Errorf("sent user %q password set %v", q.Get("output_registry_user"), q.Get("output_registry_password") != "")
+			}
+			if o.OutputRegistry.NoTLSVerify != (q.Get("output_registry_verify_tls") == "false") {
+				t.Errorf("verify_tls = %q", q.Get("output_registry_verify_tls"))
+			}
+			for where, text := range map[string]string{"stdout": r.stdout.String(), "logs": r.logs.String()} {
+				if strings.Contains(text, tt.wantPass) {
+					t.Errorf("%s shows the password", where)
+				}
+			}
+		})
+	}
+	t.Run("pass token without a token", func(t *testing.T) {
+		srv := thothtest.NewTestServer(t, thothtest.Options{})
+		o := options(srv.URL())
+		o.OutputImage, o.PassToken, o.TokenSource.Kubeconfig = outputRef, true, ""
+		t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+		t.Setenv("HOME", t.TempDir())
+		var r run
+		_, err := Run(t.Context(), o, r.streams(""))
+		if !errors.Is(err, credential.ErrNoToken) || !strings.Contains(err.Error(), "--pass-token") {
+			t.Fatalf("error = %v, want ErrNoToken naming --pass-token", err)
+		}
+	})
+}
+
+// TestRunForbiddenHidesPassword: Thoth refuses a wrong password with 403 and echoes it; the
+// run fails after one attempt, writes no results, and the password is in no output.
+func TestRunForbiddenHidesPassword(t *testing.T) {
+	const password = "Not-The-Right-Password-1"
+	srv := thothtest.NewTestServer(t, thothtest.Options{Registries: map[string]thothtest.Credential{
+		"registry.team.example:5000": {Username: "builder", Password: "right"},
+	}})
+	results := t.TempDir()
+	o := options(srv.URL())
+	o.OutputImage, o.OutputRegistry, o.ResultsDir = outputRef, Registry{User: "builder", Password: password}, results
+	var r run
+	_, err := Run(t.Context(), o, r.streams(""))
+	if err == nil || errors.Is(err, usage.ErrBadInput) {
+		t.Fatalf("error = %v, want a failure that is not bad input", err)
+	}
+	var apiErr *thoth.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
+		t.Fatalf("error = %v, want a 403", err)
+	}
+	if !strings.Contains(err.Error(), "--dst-registry-*") {
+		t.Errorf("error %q gives no hint", err)
+	}
+	for where, text := range map[string]string{"error": err.Error(), "stdout": r.stdout.String(), "logs": r.logs.String()} {
+		if strings.Contains(text, password) {
+			t.Errorf("%s shows the password: %s", where, text)
+		}
+	}
+	if srv.Stats().Rejected != 1 {
+		t.Errorf("stats %+v: want exactly one rejected submission", srv.Stats())
+	}
+	if entries, _ := os.ReadDir(results); len(entries) != 0 {
+		t.Errorf("results written for a failed submission: %v", entries)
+	}
+	if !bytes.Contains(srv.Requests()[1].Body, []byte(outputRef)) {
+		t.Error("submission not recorded")
+	}
+}
+
+func TestRunEmptyLogOnly(t *testing.T) {
+	srv := thothtest.NewTestServer(t, thothtest.Options{})
+	o := options(srv.URL())
+	o.BuildLogFile = writeFile(t, "empty.log", "")
+	var r run
+	_, err := Run(t.Context(), o, r.streams(""))
+	if !errors.Is(err, usage.ErrBadInput) || !errors.Is(err, thoth.ErrNothingToSubmit) {
+		t.Fatalf("error = %v, want nothing to submit as bad input", err)
+	}
+}
