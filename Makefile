@@ -40,9 +40,10 @@ lint: $(STATICCHECK)
 fuzz:
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
-## bench: benchmarks, printed as a table
-bench:
+## bench: Go benchmarks as a table, then submit-thoth against jq+curl on a 1 GiB log (LOG_MIB=)
+bench: build
 	hack/bench.sh
+	hack/bench-submit.sh
 
 ## demo: build, start the Thoth stand-in, submit builds, show ids, caching, retries, cutting, redaction
 demo: build

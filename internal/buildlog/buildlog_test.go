@@ -9,14 +9,13 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
-	"time"
 	"unicode/utf8"
+
+	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
 )
 
 // apiBudget is the budget the submit code uses: the API's 3 MiB body limit less room for the
@@ -411,67 +410,13 @@ func TestEncodeReaders(t *testing.T) {
 	}
 }
 
-const (
-	genFirstLine = "BUILD LOG START: generated log, first line\n"
-	genLastLine  = "BUILD FAILED: generated log, last line\n"
-)
-
-// genLog streams a generated log of a given size without holding it: a distinctive first line,
-// numbered lines repeating from a fixed pattern, and a distinctive last line.
-type genLog struct {
-	pattern []byte
-	size    int64
-	off     int64
-}
-
-func newGenLog(size int64) *genLog {
-	var b bytes.Buffer
-	for i := range 10_000 {
-		fmt.Fprintf(&b, "line %05d: cc -O2 -c src/module_%05d.c -o build/module_%05d.o\n", i, i, i)
-	}
-	if least := int64(len(genFirstLine) + 1 + len(genLastLine)); size < least {
-		panic(fmt.Sprintf("genLog size %d below %d", size, least))
-	}
-	return &genLog{pattern: b.Bytes(), size: size}
-}
-
-// Read fills p in chunks copied from the pattern.
-func (g *genLog) Read(p []byte) (int, error) {
-	if g.off >= g.size {
-		return 0, io.EOF
-	}
-	first := int64(len(genFirstLine))
-	// The body ends with a newline of its own so the last line is whole even when the
-	// pattern stops mid-line.
-	lastStart := g.size - int64(len(genLastLine)) - 1
-	n := 0
-	for n < len(p) && g.off < g.size {
-		var src []byte
-		switch {
-		case g.off < first:
-			src = []byte(genFirstLine[g.off:])
-		case g.off < lastStart:
-			src = g.pattern[(g.off-first)%int64(len(g.pattern)):]
-			if rest := lastStart - g.off; int64(len(src)) > rest {
-				src = src[:rest]
-			}
-		default:
-			src = []byte(("\n" + genLastLine)[g.off-lastStart:])
-		}
-		c := copy(p[n:], src)
-		n += c
-		g.off += int64(c)
-	}
-	return n, nil
-}
-
 func TestGenLog(t *testing.T) {
 	const size = 3_000_000
-	data, err := io.ReadAll(iotest.HalfReader(newGenLog(size)))
+	data, err := io.ReadAll(iotest.HalfReader(buildlogtest.NewGenerated(size)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(data) != size || !bytes.HasPrefix(data, []byte(genFirstLine)) || !bytes.HasSuffix(data, []byte("\n"+genLastLine)) {
+	if len(data) != size || !bytes.HasPrefix(data, []byte(buildlogtest.FirstLine)) || !bytes.HasSuffix(data, []byte("\n"+buildlogtest.LastLine)) {
 		t.Fatalf("generated %d bytes, %.60q ... %.60q", len(data), data, data[len(data)-60:])
 	}
 }
@@ -490,7 +435,7 @@ func TestEncodeGenerated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newGenLog(tt.size)
+			g := buildlogtest.NewGenerated(tt.size)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			enc, err := Encode(g, apiBudget)
@@ -524,10 +469,10 @@ func TestEncodeGenerated(t *testing.T) {
 			if kept := int64(len(head) + len(tail)); enc.CutBytes != tt.size-kept {
 				t.Errorf("CutBytes = %d, want %d - %d kept", enc.CutBytes, tt.size, kept)
 			}
-			if !strings.HasPrefix(head, genFirstLine) || !strings.HasSuffix(head, "\n") {
+			if !strings.HasPrefix(head, buildlogtest.FirstLine) || !strings.HasSuffix(head, "\n") {
 				t.Errorf("head %.60q...%q does not start with the first line and end with a newline", head, head[len(head)-40:])
 			}
-			if !strings.HasSuffix(tail, "\n"+genLastLine) || !strings.HasPrefix(tail, "line ") {
+			if !strings.HasSuffix(tail, "\n"+buildlogtest.LastLine) || !strings.HasPrefix(tail, "line ") {
 				t.Errorf("tail %.60q...%q does not start with a whole line and end with the last line", tail, tail[len(tail)-40:])
 			}
 			if len(tail) < len(head) {
@@ -598,52 +543,14 @@ func (s *stepReader) Read(p []byte) (int, error) {
 	return s.r.Read(p[:min(len(p), s.step)])
 }
 
-// heapSampler records the peak of live and not yet swept heap objects while it runs.
-type heapSampler struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
-	peak uint64
-}
-
-func startHeapSampler() *heapSampler {
-	h := &heapSampler{stop: make(chan struct{})}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() {
-		metrics.Read(sample)
-		h.peak = max(h.peak, sample[0].Value.Uint64())
-	}
-	read()
-	h.wg.Go(func() {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-h.stop:
-				read()
-				return
-			case <-tick.C:
-				read()
-			}
-		}
-	})
-	return h
-}
-
-// peakMiB stops the sampler and returns the peak in MiB.
-func (h *heapSampler) peakMiB() float64 {
-	close(h.stop)
-	h.wg.Wait()
-	return float64(h.peak) / (1 << 20)
-}
-
 func benchmarkEncode(b *testing.B, size int64) {
-	g := newGenLog(size) // the pattern is built once, outside the measured loop
+	g := buildlogtest.NewGenerated(size) // the pattern is built once, outside the measured loop
 	b.ReportAllocs()
 	b.SetBytes(size)
 	runtime.GC()
-	h := startHeapSampler()
+	h := buildlogtest.StartHeapSampler()
 	for b.Loop() {
-		g.off = 0
+		g.Rewind()
 		enc, err := Encode(g, apiBudget)
 		if err != nil {
 			b.Fatal(err)
@@ -652,7 +559,7 @@ func benchmarkEncode(b *testing.B, size int64) {
 			b.Fatalf("TotalBytes %d, len(JSON) %d", enc.TotalBytes, len(enc.JSON))
 		}
 	}
-	b.ReportMetric(h.peakMiB(), "peak-heap-MiB")
+	b.ReportMetric(h.PeakMiB(), "peak-heap-MiB")
 }
 
 func BenchmarkEncode1GiB(b *testing.B) { benchmarkEncode(b, 1<<30) }
