@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thoth-station/build-watcher/internal/redact"
@@ -34,16 +35,12 @@ const maxAnswerBody = 4 << 20
 
 // Client talks to one Thoth User API. It is safe for concurrent use.
 type Client struct {
-	base           *url.URL
-	http           *http.Client
-	retry          RetryPolicy
-	requestTimeout time.Duration
-	maxBody        int
-	userAgent      string
-	logger         *slog.Logger
-	sleep          func(context.Context, time.Duration) error
-	now            func() time.Time
-	rnd            *rand.Rand
+	options
+	base *url.URL
+	http *http.Client
+
+	mu  sync.Mutex // guards rnd
+	rnd *rand.Rand
 }
 
 // Option configures a Client; an option that cannot be applied makes New fail.
@@ -182,16 +179,10 @@ func New(host string, opts ...Option) (*Client, error) {
 		}
 	}
 	return &Client{
-		base:           base,
-		http:           hc,
-		retry:          o.retry,
-		requestTimeout: o.requestTimeout,
-		maxBody:        o.maxBody,
-		userAgent:      o.userAgent,
-		logger:         o.logger,
-		sleep:          o.sleep,
-		now:            o.now,
-		rnd:            rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
+		options: o,
+		base:    base,
+		http:    hc,
+		rnd:     rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
 	}, nil
 }
 
@@ -290,7 +281,9 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, int, error) {
 		if attempt >= c.retry.MaxAttempts {
 			return nil, attempt, fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 		}
+		c.mu.Lock()
 		wait := c.retry.delay(attempt, c.rnd)
+		c.mu.Unlock()
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
 			wait = apiErr.RetryAfter

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,5 +267,37 @@ func TestDiscoverRefusesAnotherServer(t *testing.T) {
 	}
 	if _, err := c.Discover(t.Context()); err == nil {
 		t.Fatal("discovery accepted a server that is not the User API")
+	}
+}
+
+// TestConcurrentSubmissions shares one client between goroutines under injected faults;
+// run with -race it checks the client's shared state.
+func TestConcurrentSubmissions(t *testing.T) {
+	const workers, each = 8, 25
+	srv := thothtest.NewTestServer(t, thothtest.Options{Seed: 9, Faults: thothtest.Faults{ServerErrorRate: 0.2, ResetRate: 0.1}})
+	c, err := thoth.New(srv.URL(), noWait(),
+		thoth.WithRetryPolicy(thoth.RetryPolicy{MaxAttempts: 10, MaxElapsed: time.Minute, InitialDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, workers*each)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := c.SubmitBuild(t.Context(), thoth.BuildAnalysisRequest{OutputImage: fmt.Sprintf("quay.io/team/app:w%d-%d", w, i)})
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got := srv.Stats().Accepted; got != workers*each {
+		t.Errorf("stand-in accepted %d, want %d", got, workers*each)
 	}
 }
