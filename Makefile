@@ -14,7 +14,7 @@ GOTEST_FLAGS ?= -race -count=1
 
 export VERSION
 
-.PHONY: all build test unit lint fuzz bench demo tools clean
+.PHONY: all build test unit lint fuzz bench demo tools testenv clean
 
 all: build
 
@@ -27,7 +27,11 @@ build:
 test: lint unit fuzz
 
 unit:
-	go test $(GOTEST_FLAGS) ./...
+	BUILD_WATCHER_TESTENV="$$(hack/testenv.sh | tail -n 1)" go test $(GOTEST_FLAGS) ./...
+
+## testenv: build the pinned etcd, kube-apiserver and kubectl (hack/tools) into ~/.cache/build-watcher
+testenv:
+	hack/testenv.sh
 
 ## lint: gofmt, go vet, staticcheck
 lint: $(STATICCHECK)

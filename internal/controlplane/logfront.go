@@ -1,0 +1,174 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"sync"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// buildLogPath matches OpenShift's build log subresource.
+var buildLogPath = regexp.MustCompile(`^/apis/build\.openshift\.io/v1/namespaces/([^/]+)/builds/([^/]+)/log$`)
+
+// LogFront is a plain-HTTP front on loopback for the control plane: it serves OpenShift's
+// builds/{name}/log subresource, which a CRD cannot have, from logs registered by the test,
+// and proxies everything else to kube-apiserver. Callers with a bearer token act as
+// themselves (RBAC applies, to logs too); callers without one act as the admin.
+type LogFront struct {
+	cp       *ControlPlane
+	server   *http.Server
+	listener net.Listener
+	admin    http.RoundTripper
+	anon     http.RoundTripper
+
+	mu   sync.Mutex
+	logs map[string][]byte
+}
+
+// StartLogFront starts the front on a free loopback port; Close stops it.
+func (cp *ControlPlane) StartLogFront() (*LogFront, error) {
+	admin, err := rest.TransportFor(cp.admin)
+	if err != nil {
+		return nil, err
+	}
+	anon, err := rest.TransportFor(&rest.Config{Host: cp.host, TLSClientConfig: rest.TLSClientConfig{CAData: cp.caPEM}})
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the log front: %w", err)
+	}
+	f := &LogFront{cp: cp, listener: l, admin: admin, anon: anon, logs: map[string][]byte{}}
+	f.server = &http.Server{Handler: f}
+	go func() { _ = f.server.Serve(l) }()
+	return f, nil
+}
+
+// Close stops the front.
+func (f *LogFront) Close() error { return f.server.Close() }
+
+// URL is the front's base URL.
+func (f *LogFront) URL() string { return "http://" + f.listener.Addr().String() }
+
+// Config returns base pointed at the front: same identity, plain HTTP on loopback.
+func (f *LogFront) Config(base *rest.Config) *rest.Config {
+	c := rest.CopyConfig(base)
+	c.Host = f.URL()
+	c.TLSClientConfig = rest.TLSClientConfig{}
+	return c
+}
+
+// SetBuildLog registers the log served for build namespace/name.
+func (f *LogFront) SetBuildLog(namespace, name string, log []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs[namespace+"/"+name] = log
+}
+
+// DeleteBuildLog forgets a build's log, as when OpenShift has pruned it.
+func (f *LogFront) DeleteBuildLog(namespace, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.logs, namespace+"/"+name)
+}
+
+// ServeHTTP serves build logs and proxies the rest.
+func (f *LogFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	transport := f.admin
+	if r.Header.Get("Authorization") != "" {
+		transport = f.anon // the caller's token travels on
+	}
+	if m := buildLogPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+		f.serveLog(w, r, transport, m[1], m[2])
+		return
+	}
+	target, _ := url.Parse(f.cp.host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = transport
+	proxy.FlushInterval = -1 // watches stream
+	proxy.ServeHTTP(w, r)
+}
+
+func (f *LogFront) serveLog(w http.ResponseWriter, r *http.Request, transport http.RoundTripper, namespace, name string) {
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: f.cp.host, Transport: &headerTransport{
+		base: transport, authorization: r.Header.Get("Authorization"),
+	}})
+	if err != nil {
+		writeStatus(w, apierrors.NewInternalError(err))
+		return
+	}
+	if err := f.authorize(r.Context(), client, namespace, name); err != nil {
+		writeStatus(w, err)
+		return
+	}
+	// The build must exist, as on OpenShift.
+	if err := client.RESTClient().Get().AbsPath("/apis/build.openshift.io/v1/namespaces", namespace, "builds", name).Do(r.Context()).Error(); err != nil {
+		writeStatus(w, err)
+		return
+	}
+	f.mu.Lock()
+	log, ok := f.logs[namespace+"/"+name]
+	f.mu.Unlock()
+	if !ok {
+		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{Group: "build.openshift.io", Resource: "builds/log"}, name))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write(log)
+}
+
+// authorize asks the API server whether the caller may get builds/log, as OpenShift does.
+func (f *LogFront) authorize(ctx context.Context, client kubernetes.Interface, namespace, name string) error {
+	review, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: namespace, Verb: "get", Group: "build.openshift.io", Resource: "builds", Subresource: "log", Name: name,
+		}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	if !review.Status.Allowed {
+		return apierrors.NewForbidden(schema.GroupResource{Group: "build.openshift.io", Resource: "builds/log"}, name,
+			fmt.Errorf("the caller may not get the log of build %s/%s", namespace, name))
+	}
+	return nil
+}
+
+// headerTransport sets the caller's Authorization header on every request.
+type headerTransport struct {
+	base          http.RoundTripper
+	authorization string
+}
+
+func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.authorization != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", t.authorization)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// writeStatus answers with a Kubernetes Status object for err.
+func writeStatus(w http.ResponseWriter, err error) {
+	status := apierrors.NewInternalError(err).ErrStatus
+	if s, ok := err.(apierrors.APIStatus); ok {
+		status = s.Status()
+	}
+	status.Kind, status.APIVersion = "Status", "v1"
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(int(status.Code))
+	_ = json.NewEncoder(w).Encode(status)
+}
