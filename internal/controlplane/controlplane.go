@@ -265,6 +265,15 @@ func (cp *ControlPlane) Stop() {
 	}
 }
 
+// PIDs returns the process IDs of etcd and kube-apiserver.
+func (cp *ControlPlane) PIDs() []int {
+	var pids []int
+	for _, p := range cp.procs {
+		pids = append(pids, p.cmd.Process.Pid)
+	}
+	return pids
+}
+
 // StartupTime is how long Start took.
 func (cp *ControlPlane) StartupTime() time.Duration { return cp.startTime }
 

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +33,68 @@ import (
 
 var cp *ControlPlane
 
-func TestMain(m *testing.M) { os.Exit(Main(context.Background(), m, &cp)) }
+// envPanic makes the test binary start a control plane and panic, for TestNoProcessLeftOnPanic.
+const envPanic = "BUILD_WATCHER_CONTROLPLANE_PANIC"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envPanic) != "" {
+		started, err := Start(context.Background(), Options{})
+		if err != nil {
+			fmt.Println("start failed:", err)
+			os.Exit(1)
+		}
+		fmt.Println("pids:", strings.Trim(fmt.Sprint(started.PIDs()), "[]"))
+		panic("a test panicked with the control plane running")
+	}
+	os.Exit(Main(context.Background(), m, &cp))
+}
+
+// TestNoProcessLeftOnPanic runs this test binary in a mode that starts a control plane
+// and panics; etcd and kube-apiserver must die with it.
+func TestNoProcessLeftOnPanic(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envPanic+"=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the panicking binary exited 0:\n%s", out)
+	}
+	var pids []int
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "pids: "); ok {
+			for _, f := range strings.Fields(rest) {
+				pid, err := strconv.Atoi(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pids = append(pids, pid)
+			}
+		}
+	}
+	if len(pids) != 2 {
+		t.Fatalf("no PIDs reported:\n%s", out)
+	}
+	err = wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil && !isZombie(pid) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("processes %v outlived the panicking test binary", pids)
+	}
+}
+
+// isZombie reports whether pid has exited but was not reaped yet (its parent died).
+func isZombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] == "Z"
+}
 
 func namespace(t *testing.T) string {
 	t.Helper()
