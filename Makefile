@@ -14,7 +14,7 @@ GOTEST_FLAGS ?= -race -count=1
 
 export VERSION
 
-.PHONY: all build test unit lint fuzz bench demo tools testenv clean
+.PHONY: all build test unit lint fuzz bench demo tools testenv deps clean
 
 all: build
 
@@ -54,6 +54,10 @@ demo: build
 	hack/demo.sh
 
 tools: $(STATICCHECK)
+
+## deps: Debian packages the tests use (docker-registry, apache2-utils); needs root or sudo
+deps:
+	hack/install-deps.sh
 
 $(STATICCHECK):
 	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
