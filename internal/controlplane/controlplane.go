@@ -6,7 +6,6 @@ package controlplane
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/thoth-station/build-watcher/internal/modroot"
 )
 
 // EnvBinDir names the environment variable that points at the directory of the
@@ -147,7 +148,7 @@ func binDir(ctx context.Context, dir string) (string, error) {
 		dir = os.Getenv(EnvBinDir)
 	}
 	if dir == "" {
-		root, err := moduleRoot()
+		root, err := modroot.Find()
 		if err != nil {
 			return "", err
 		}
@@ -166,24 +167,6 @@ func binDir(ctx context.Context, dir string) (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-// moduleRoot is the nearest directory above the working directory holding go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // process is a started child and a channel closed when it has exited.

@@ -21,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/thoth-station/build-watcher/internal/modroot"
 )
 
 // TektonModule is the module whose own CRDs are installed, at the version go.mod requires.
@@ -52,7 +54,7 @@ func OpenShiftCRDs() ([][]byte, error) {
 // TektonCRDs returns Tekton Pipelines' CRDs (config/300-crds) from the module version in
 // go.mod, read from the module cache: never copies that we could edit.
 func TektonCRDs(ctx context.Context) ([][]byte, error) {
-	root, err := moduleRoot()
+	root, err := modroot.Find()
 	if err != nil {
 		return nil, err
 	}

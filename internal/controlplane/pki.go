@@ -8,56 +8,36 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/thoth-station/build-watcher/internal/testcert"
 )
 
-// pki is the set of keys and certificates one control plane uses, made fresh at start.
+// pki is what one control plane trusts, made fresh at start.
 type pki struct {
-	caCert    *x509.Certificate
-	caKey     *ecdsa.PrivateKey
 	caPEM     []byte
-	adminCert []byte // PEM
+	adminCert []byte // PEM, group system:masters
 	adminKey  []byte // PEM
 }
 
-// newPKI writes into dir: ca.crt, apiserver.crt/key (for 127.0.0.1 and localhost),
-// sa.key/sa.pub (service-account token signing), and keeps an admin client certificate
-// in the system:masters group in memory.
+// newPKI writes into dir: ca.crt, apiserver.crt/key (for loopback and the in-cluster
+// names), sa.key/sa.pub (service-account token signing), and keeps an admin client
+// certificate in the system:masters group in memory.
 func newPKI(dir string) (*pki, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testcert.NewCA("build-watcher test CA")
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "build-watcher test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	serving, servingKey, err := ca.Issue(testcert.Loopback("kube-apiserver", "kubernetes", "kubernetes.default", "kubernetes.default.svc"))
 	if err != nil {
 		return nil, err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, err
-	}
-	p := &pki{caCert: caCert, caKey: caKey, caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
-
-	serving, servingKey, err := p.issue(2, pkix.Name{CommonName: "kube-apiserver"}, x509.ExtKeyUsageServerAuth,
-		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"}, []net.IP{net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return nil, err
-	}
-	p.adminCert, p.adminKey, err = p.issue(3, pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}}, x509.ExtKeyUsageClientAuth, nil, nil)
+	p := &pki{caPEM: ca.PEM()}
+	p.adminCert, p.adminKey, err = ca.Issue(testcert.Leaf{
+		Subject: pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
+		Usage:   x509.ExtKeyUsageClientAuth,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +45,7 @@ func newPKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
-	saKeyDER, err := x509.MarshalECPrivateKey(saKey)
+	saKeyPEM, err := testcert.KeyPEM(saKey)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +57,7 @@ func newPKI(dir string) (*pki, error) {
 		"ca.crt":        p.caPEM,
 		"apiserver.crt": serving,
 		"apiserver.key": servingKey,
-		"sa.key":        pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: saKeyDER}),
+		"sa.key":        saKeyPEM,
 		"sa.pub":        pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPubDER}),
 	}
 	for name, data := range files {
@@ -86,33 +66,4 @@ func newPKI(dir string) (*pki, error) {
 		}
 	}
 	return p, nil
-}
-
-// issue signs a leaf certificate and returns it and its key as PEM.
-func (p *pki) issue(serial int64, subject pkix.Name, usage x509.ExtKeyUsage, dns []string, ips []net.IP) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      subject,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		DNSNames:     dns,
-		IPAddresses:  ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }

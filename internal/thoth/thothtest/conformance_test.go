@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/thoth-station/build-watcher/internal/modroot"
 )
 
 // Extensions of the subset document that record where it knowingly differs
@@ -203,7 +205,7 @@ func loadUpstream(t *testing.T) *openapi3.T {
 	path, from := os.Getenv("THOTH_OPENAPI_SPEC"), "THOTH_OPENAPI_SPEC"
 	if path == "" {
 		from = "the default location; set THOTH_OPENAPI_SPEC to use another"
-		root, err := repoRoot()
+		root, err := modroot.Find()
 		if err != nil {
 			t.Fatalf("find upstream document: %v", err)
 		}
@@ -224,25 +226,6 @@ func loadUpstream(t *testing.T) *openapi3.T {
 		t.Fatalf("load upstream document %s: %v", path, err)
 	}
 	return doc
-}
-
-// repoRoot returns the nearest directory with a go.mod, walking up from the
-// working directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("working directory: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // checkSubset returns how subset differs from upstream: every path and
