@@ -8,14 +8,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -27,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testproc"
 )
 
 // EnvBinDir names the environment variable that points at the directory of the
@@ -46,7 +45,7 @@ type Options struct {
 // ControlPlane is a running etcd and kube-apiserver.
 type ControlPlane struct {
 	dir       string
-	procs     []*process
+	procs     []*testproc.Process
 	logFile   *os.File
 	admin     *rest.Config
 	caPEM     []byte
@@ -88,7 +87,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("making certificates: %w", err)
 	}
-	ports, err := freePorts(3)
+	ports, err := testproc.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -169,22 +168,12 @@ func binDir(ctx context.Context, dir string) (string, error) {
 	return dir, nil
 }
 
-// process is a started child and a channel closed when it has exited.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// start runs a process in its own process group that dies with this process.
+// start runs a process that dies with the test binary.
 func (cp *ControlPlane) start(log io.Writer, path string, args ...string) error {
-	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", filepath.Base(path), err)
+	p, err := testproc.Start(testproc.Spec{Path: path, Args: args, Log: log})
+	if err != nil {
+		return err
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
 	cp.procs = append(cp.procs, p)
 	return nil
 }
@@ -197,10 +186,8 @@ func (cp *ControlPlane) waitReady(ctx context.Context) error {
 	var last error
 	err = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		for _, p := range cp.procs {
-			select {
-			case <-p.done:
-				return false, fmt.Errorf("%s exited: %s", filepath.Base(p.cmd.Path), p.cmd.ProcessState)
-			default:
+			if err := p.Exited(); err != nil {
+				return false, err
 			}
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cp.host+"/readyz", nil)
@@ -230,14 +217,7 @@ func (cp *ControlPlane) waitReady(ctx context.Context) error {
 // and removes the data directory.
 func (cp *ControlPlane) Stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
-		p := cp.procs[i]
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
+		_ = cp.procs[i].Stop(10 * time.Second) // an early exit is in the process log
 	}
 	cp.procs = nil
 	if cp.logFile != nil {
@@ -252,7 +232,7 @@ func (cp *ControlPlane) Stop() {
 func (cp *ControlPlane) PIDs() []int {
 	var pids []int
 	for _, p := range cp.procs {
-		pids = append(pids, p.cmd.Process.Pid)
+		pids = append(pids, p.PID())
 	}
 	return pids
 }
@@ -306,24 +286,4 @@ func (cp *ControlPlane) CreateNamespace(ctx context.Context, prefix string) (str
 		return "", fmt.Errorf("creating the default service account of %s: %w", ns.Name, err)
 	}
 	return ns.Name, nil
-}
-
-// freePorts returns n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

@@ -16,9 +16,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/thoth-station/build-watcher/internal/testproc"
 )
 
 const (
@@ -111,10 +112,11 @@ func StartDistribution(t testing.TB, opts DistributionOptions) *Registry {
 	}
 	configPath := filepath.Join(dir, "config.yml")
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		ports, err := testproc.FreePorts(1)
 		if err != nil {
 			t.Fatalf("registrytest: %v", err)
 		}
+		port := ports[0]
 		r.host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		config := fmt.Sprintf(configTemplate,
 			strconv.Quote(filepath.Join(dir, "storage")), strconv.Quote(r.host), strconv.Quote(secret), tlsConfig) + extra.String()
@@ -130,9 +132,9 @@ func StartDistribution(t testing.TB, opts DistributionOptions) *Registry {
 		if err == nil {
 			break
 		}
-		_ = p.stop(stopGrace)
+		_ = p.Stop(stopGrace)
 		r.proc = nil
-		if errors.Is(err, errExited) && strings.Contains(tail(logPath), "address already in use") && attempt < portAttempts {
+		if errors.Is(err, testproc.ErrExited) && strings.Contains(tail(logPath), "address already in use") && attempt < portAttempts {
 			continue
 		}
 		t.Fatalf("registrytest: starting docker-registry (its log follows at cleanup): %v", err)
@@ -230,74 +232,21 @@ func writeHtpasswd(ctx context.Context, path, username, password string) error {
 	return nil
 }
 
-// freePort is a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// errExited says the process ended before it was ready.
-var errExited = errors.New("process exited")
-
-// process is a started child and a channel closed when it has exited.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startProcess runs path with args in dir, in its own process group, killed when this
-// process dies, with output written to logPath (truncated first) and no environment but PATH (so REGISTRY_*
-// variables of the caller cannot change the configuration).
-func startProcess(dir, logPath, path string, args ...string) (*process, error) {
+// startProcess runs path with args in dir, with output written to logPath (truncated
+// first) and no environment but PATH (so REGISTRY_* variables of the caller cannot change
+// the configuration).
+func startProcess(dir, logPath, path string, args ...string) (*testproc.Process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the log file: %w", err)
 	}
 	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(path, args...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", filepath.Base(path), err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	return p, nil
-}
-
-// pid is the process id, which is also its process group id.
-func (p *process) pid() int { return p.cmd.Process.Pid }
-
-// stop sends SIGTERM to the process group and SIGKILL after grace, and waits for the
-// process to be reaped. It is an error when the process had already exited or needed SIGKILL.
-func (p *process) stop(grace time.Duration) error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("stopping pid %d: %w before it was stopped: %s", p.pid(), errExited, p.cmd.ProcessState)
-	default:
-	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-		return nil
-	case <-timer.C:
-		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-		<-p.done
-		return fmt.Errorf("stopping pid %d: still running %s after SIGTERM, killed", p.pid(), grace)
-	}
+	return testproc.Start(testproc.Spec{Path: path, Args: args, Dir: dir, Env: []string{"PATH=" + os.Getenv("PATH")}, Log: logFile})
 }
 
 // waitReady polls GET url until it answers want, the process exits, or ctx ends. Each GET
 // gets a second: something else holding the port may accept connections without answering.
-func waitReady(ctx context.Context, client *http.Client, url string, want int, p *process) error {
+func waitReady(ctx context.Context, client *http.Client, url string, want int, p *testproc.Process) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var last error
@@ -314,8 +263,8 @@ func waitReady(ctx context.Context, client *http.Client, url string, want int, p
 			last = fmt.Errorf("GET %s answered %d, want %d", url, status, want)
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("waiting for GET %s: %w: %s", url, errExited, p.cmd.ProcessState)
+		case <-p.Done():
+			return fmt.Errorf("waiting for GET %s: %w", url, p.Exited())
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for GET %s: %w (last: %v)", url, ctx.Err(), last)
 		case <-tick.C:

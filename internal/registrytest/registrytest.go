@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/thoth-station/build-watcher/internal/testproc"
 )
 
 // Registry is a running registry on loopback.
@@ -41,7 +43,7 @@ type Registry struct {
 	recorder *recorder
 
 	// Set for docker-registry.
-	proc *process
+	proc *testproc.Process
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,7 +101,7 @@ func (r *Registry) close() (first bool, err error) {
 		case r.server != nil:
 			r.server.Close()
 		case r.proc != nil:
-			r.closeErr = r.proc.stop(stopGrace)
+			r.closeErr = r.proc.Stop(stopGrace)
 		}
 	})
 	return first, r.closeErr

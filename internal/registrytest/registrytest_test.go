@@ -446,7 +446,7 @@ func TestClose(t *testing.T) {
 			r := tc.start(t)
 			pid := 0
 			if r.proc != nil {
-				pid = r.proc.pid()
+				pid = r.proc.PID()
 			}
 			began := time.Now()
 			if err := r.Close(); err != nil {
@@ -478,7 +478,7 @@ func TestDiesWithTestProcess(t *testing.T) {
 	if os.Getenv(envHelper) == "1" {
 		// The child: start a registry, report its pid, wait to be killed.
 		r := StartDistribution(t, DistributionOptions{})
-		fmt.Printf("pid %d\n", r.proc.pid())
+		fmt.Printf("pid %d\n", r.proc.PID())
 		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it or kills us
 		return
 	}
