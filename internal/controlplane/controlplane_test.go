@@ -421,3 +421,33 @@ func TestOpenShiftRoundTripAndLogs(t *testing.T) {
 		t.Errorf("log for a service account without rights: %v, want Forbidden", err)
 	}
 }
+
+func TestPodLogFront(t *testing.T) {
+	ns := namespace(t)
+	front, err := cp.StartLogFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Close()
+	client, err := kubernetes.NewForConfig(front.Config(cp.Config()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "build-pod"}, Spec: corev1.PodSpec{Containers: []corev1.Container{
+		{Name: "step-build", Image: "quay.io/buildah/stable"}, {Name: "step-push", Image: "quay.io/buildah/stable"},
+	}}}
+	if _, err := client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	front.SetPodLog(ns, "build-pod", "step-build", []byte("STEP 1/2: FROM ubi9\n"))
+	got, err := client.CoreV1().Pods(ns).GetLogs("build-pod", &corev1.PodLogOptions{Container: "step-build"}).DoRaw(t.Context())
+	if err != nil || string(got) != "STEP 1/2: FROM ubi9\n" {
+		t.Errorf("log = %q, %v", got, err)
+	}
+	if _, err := client.CoreV1().Pods(ns).GetLogs("build-pod", &corev1.PodLogOptions{Container: "step-push"}).DoRaw(t.Context()); !apierrors.IsBadRequest(err) {
+		t.Errorf("log of a container without one: %v, want BadRequest", err)
+	}
+	if _, err := client.CoreV1().Pods(ns).GetLogs("no-such-pod", &corev1.PodLogOptions{}).DoRaw(t.Context()); !apierrors.IsNotFound(err) {
+		t.Errorf("log of a missing pod: %v, want NotFound", err)
+	}
+}

@@ -19,12 +19,16 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// buildLogPath matches OpenShift's build log subresource.
-var buildLogPath = regexp.MustCompile(`^/apis/build\.openshift\.io/v1/namespaces/([^/]+)/builds/([^/]+)/log$`)
+// buildLogPath matches OpenShift's build log subresource; podLogPath the pod log, which
+// a real cluster serves from the kubelet (there is none here).
+var (
+	buildLogPath = regexp.MustCompile(`^/apis/build\.openshift\.io/v1/namespaces/([^/]+)/builds/([^/]+)/log$`)
+	podLogPath   = regexp.MustCompile(`^/api/v1/namespaces/([^/]+)/pods/([^/]+)/log$`)
+)
 
 // LogFront is a plain-HTTP front on loopback for the control plane: it serves OpenShift's
-// builds/{name}/log subresource, which a CRD cannot have, from logs registered by the test,
-// and proxies everything else to kube-apiserver. Callers with a bearer token act as
+// builds/{name}/log subresource, which a CRD cannot have, and pods/{name}/log, which needs a
+// kubelet, from logs registered by the test, and proxies everything else to kube-apiserver. Callers with a bearer token act as
 // themselves (RBAC applies, to logs too); callers without one act as the admin.
 type LogFront struct {
 	cp       *ControlPlane
@@ -78,6 +82,13 @@ func (f *LogFront) SetBuildLog(namespace, name string, log []byte) {
 	f.logs[namespace+"/"+name] = log
 }
 
+// SetPodLog registers the log of one container of pod namespace/name.
+func (f *LogFront) SetPodLog(namespace, pod, container string, log []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs["pod/"+namespace+"/"+pod+"/"+container] = log
+}
+
 // DeleteBuildLog forgets a build's log, as when OpenShift has pruned it.
 func (f *LogFront) DeleteBuildLog(namespace, name string) {
 	f.mu.Lock()
@@ -95,6 +106,10 @@ func (f *LogFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.serveLog(w, r, transport, m[1], m[2])
 		return
 	}
+	if m := podLogPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+		f.servePodLog(w, r, transport, m[1], m[2], r.URL.Query().Get("container"))
+		return
+	}
 	target, _ := url.Parse(f.cp.host)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.Transport = transport
@@ -103,19 +118,17 @@ func (f *LogFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *LogFront) serveLog(w http.ResponseWriter, r *http.Request, transport http.RoundTripper, namespace, name string) {
-	client, err := kubernetes.NewForConfig(&rest.Config{Host: f.cp.host, Transport: &headerTransport{
-		base: transport, authorization: r.Header.Get("Authorization"),
-	}})
+	client, err := f.callerClient(r, transport)
 	if err != nil {
 		writeStatus(w, apierrors.NewInternalError(err))
 		return
 	}
-	if err := f.authorize(r.Context(), client, namespace, name); err != nil {
+	if err := authorize(r.Context(), client, namespace, "build.openshift.io", "builds", "log", name); err != nil {
 		writeStatus(w, err)
 		return
 	}
 	// The build must exist, as on OpenShift.
-	if err := client.RESTClient().Get().AbsPath("/apis/build.openshift.io/v1/namespaces", namespace, "builds", name).Do(r.Context()).Error(); err != nil {
+	if err := client.CoreV1().RESTClient().Get().AbsPath("/apis/build.openshift.io/v1/namespaces", namespace, "builds", name).Do(r.Context()).Error(); err != nil {
 		writeStatus(w, err)
 		return
 	}
@@ -130,19 +143,57 @@ func (f *LogFront) serveLog(w http.ResponseWriter, r *http.Request, transport ht
 	_, _ = w.Write(log)
 }
 
-// authorize asks the API server whether the caller may get builds/log, as OpenShift does.
-func (f *LogFront) authorize(ctx context.Context, client kubernetes.Interface, namespace, name string) error {
+// servePodLog serves a registered container log of an existing pod, as the kubelet would.
+func (f *LogFront) servePodLog(w http.ResponseWriter, r *http.Request, transport http.RoundTripper, namespace, pod, container string) {
+	client, err := f.callerClient(r, transport)
+	if err != nil {
+		writeStatus(w, apierrors.NewInternalError(err))
+		return
+	}
+	if err := authorize(r.Context(), client, namespace, "", "pods", "log", pod); err != nil {
+		writeStatus(w, err)
+		return
+	}
+	p, err := client.CoreV1().Pods(namespace).Get(r.Context(), pod, metav1.GetOptions{})
+	if err != nil {
+		writeStatus(w, err)
+		return
+	}
+	if container == "" && len(p.Spec.Containers) == 1 {
+		container = p.Spec.Containers[0].Name
+	}
+	f.mu.Lock()
+	log, ok := f.logs["pod/"+namespace+"/"+pod+"/"+container]
+	f.mu.Unlock()
+	if !ok {
+		writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: no log registered", container, pod)))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write(log)
+}
+
+// callerClient is a clientset acting as the caller of r.
+func (f *LogFront) callerClient(r *http.Request, transport http.RoundTripper) (kubernetes.Interface, error) {
+	return kubernetes.NewForConfig(&rest.Config{Host: f.cp.host, Transport: &headerTransport{
+		base: transport, authorization: r.Header.Get("Authorization"),
+	}})
+}
+
+// authorize asks the API server whether the caller may get the subresource, as the real
+// servers do for builds/log and pods/log.
+func authorize(ctx context.Context, client kubernetes.Interface, namespace, group, resource, subresource, name string) error {
 	review, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: namespace, Verb: "get", Group: "build.openshift.io", Resource: "builds", Subresource: "log", Name: name,
+			Namespace: namespace, Verb: "get", Group: group, Resource: resource, Subresource: subresource, Name: name,
 		}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		return err
 	}
 	if !review.Status.Allowed {
-		return apierrors.NewForbidden(schema.GroupResource{Group: "build.openshift.io", Resource: "builds/log"}, name,
-			fmt.Errorf("the caller may not get the log of build %s/%s", namespace, name))
+		return apierrors.NewForbidden(schema.GroupResource{Group: group, Resource: resource + "/" + subresource}, name,
+			fmt.Errorf("the caller may not get %s/%s of %s/%s", resource, subresource, namespace, name))
 	}
 	return nil
 }
