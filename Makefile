@@ -4,7 +4,7 @@
 MODULE     := github.com/thoth-station/build-watcher
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS    := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
-BINARIES   := submit-thoth
+BINARIES   := collect-build submit-thoth
 TOOLS      := thoth-standin
 GOBIN      ?= $(shell go env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2

@@ -3,6 +3,9 @@
 # BENCH selects benchmarks (a -bench regexp, default all); BENCHTIME as for go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Benchmarks that need the control plane find it as the tests do.
+BUILD_WATCHER_TESTENV=${BUILD_WATCHER_TESTENV:-$(hack/testenv.sh | tail -n 1)}
+export BUILD_WATCHER_TESTENV
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "${BENCHTIME:-1x}" -benchmem ./... | tee "$out" >&2

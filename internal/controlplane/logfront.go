@@ -1,9 +1,11 @@
 package controlplane
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -38,7 +40,7 @@ type LogFront struct {
 	anon     http.RoundTripper
 
 	mu   sync.Mutex
-	logs map[string][]byte
+	logs map[string]func() io.Reader
 }
 
 // StartLogFront starts the front on a free loopback port; Close stops it.
@@ -55,7 +57,7 @@ func (cp *ControlPlane) StartLogFront() (*LogFront, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the log front: %w", err)
 	}
-	f := &LogFront{cp: cp, listener: l, admin: admin, anon: anon, logs: map[string][]byte{}}
+	f := &LogFront{cp: cp, listener: l, admin: admin, anon: anon, logs: map[string]func() io.Reader{}}
 	f.server = &http.Server{Handler: f}
 	go func() { _ = f.server.Serve(l) }()
 	return f, nil
@@ -77,16 +79,22 @@ func (f *LogFront) Config(base *rest.Config) *rest.Config {
 
 // SetBuildLog registers the log served for build namespace/name.
 func (f *LogFront) SetBuildLog(namespace, name string, log []byte) {
+	f.SetBuildLogSource(namespace, name, func() io.Reader { return bytes.NewReader(log) })
+}
+
+// SetBuildLogSource registers a log that open streams anew for every request, for logs
+// too large to hold (benchmarks).
+func (f *LogFront) SetBuildLogSource(namespace, name string, open func() io.Reader) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.logs[namespace+"/"+name] = log
+	f.logs[namespace+"/"+name] = open
 }
 
 // SetPodLog registers the log of one container of pod namespace/name.
 func (f *LogFront) SetPodLog(namespace, pod, container string, log []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.logs["pod/"+namespace+"/"+pod+"/"+container] = log
+	f.logs["pod/"+namespace+"/"+pod+"/"+container] = func() io.Reader { return bytes.NewReader(log) }
 }
 
 // DeleteBuildLog forgets a build's log, as when OpenShift has pruned it.
@@ -133,14 +141,14 @@ func (f *LogFront) serveLog(w http.ResponseWriter, r *http.Request, transport ht
 		return
 	}
 	f.mu.Lock()
-	log, ok := f.logs[namespace+"/"+name]
+	open, ok := f.logs[namespace+"/"+name]
 	f.mu.Unlock()
 	if !ok {
 		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{Group: "build.openshift.io", Resource: "builds/log"}, name))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write(log)
+	_, _ = io.Copy(w, open())
 }
 
 // servePodLog serves a registered container log of an existing pod, as the kubelet would.
@@ -163,14 +171,14 @@ func (f *LogFront) servePodLog(w http.ResponseWriter, r *http.Request, transport
 		container = p.Spec.Containers[0].Name
 	}
 	f.mu.Lock()
-	log, ok := f.logs["pod/"+namespace+"/"+pod+"/"+container]
+	open, ok := f.logs["pod/"+namespace+"/"+pod+"/"+container]
 	f.mu.Unlock()
 	if !ok {
 		writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: no log registered", container, pod)))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write(log)
+	_, _ = io.Copy(w, open())
 }
 
 // callerClient is a clientset acting as the caller of r.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,6 +18,9 @@ import (
 // Tests then make a namespace each with cp.CreateNamespace. The start-up time is reported on
 // stderr. Child processes are also killed if the test binary dies (Pdeathsig).
 func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
+	if fuzzWorker() {
+		return m.Run() // a fuzz worker runs only the fuzz target: no control plane
+	}
 	began := time.Now()
 	started, err := Start(ctx, Options{})
 	if err != nil {
@@ -42,4 +46,14 @@ func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
 		started.StartupTime().Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	*cp = started
 	return m.Run()
+}
+
+// fuzzWorker reports whether this test binary is one of go test -fuzz's workers.
+func fuzzWorker() bool {
+	for _, arg := range os.Args[1:] {
+		if strings.HasPrefix(arg, "-test.fuzzworker") || strings.HasPrefix(arg, "--test.fuzzworker") {
+			return true
+		}
+	}
+	return false
 }

@@ -16,8 +16,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/client-go/rest"
 
+	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/kube"
 	"github.com/thoth-station/build-watcher/internal/redact"
 	"github.com/thoth-station/build-watcher/internal/result"
 	"github.com/thoth-station/build-watcher/internal/thoth"
@@ -69,6 +72,13 @@ type Options struct {
 	BaseImage, OutputImage string
 	// BuildLogFile is the log's path, or StdinPath.
 	BuildLogFile string
+	// BuildRef (kind/namespace/name) makes Run read the build itself: its log when no
+	// BuildLogFile is given, its images when none are given, and the origin.
+	BuildRef string
+	// Kubeconfig is used with BuildRef; empty: in-cluster or the default loading rules.
+	Kubeconfig string
+	// REST, when set, is used with BuildRef instead of loading a configuration.
+	REST *rest.Config
 	// NoBase, NoOutput and NoBuildLog leave a part out even when it is given.
 	NoBase, NoOutput, NoBuildLog bool
 	// EnvironmentType is runtime or buildtime.
@@ -112,8 +122,12 @@ func (o *Options) Validate() error {
 	if _, err := thoth.BaseURL(o.ThothHost); err != nil {
 		return usage.Wrap(err)
 	}
-	if !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
-		return usage.Errorf("nothing to submit: --base-image, --output-image and --build-log-file are all empty or disabled by --no-base, --no-output and --no-build-log")
+	if o.BuildRef != "" {
+		if _, err := build.ParseRef(o.BuildRef); err != nil {
+			return usage.Errorf("--build-ref: %w", err)
+		}
+	} else if !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
+		return usage.Errorf("nothing to submit: --base-image, --output-image, --build-log-file and --build-ref are all empty or disabled by --no-base, --no-output and --no-build-log")
 	}
 	if o.EnvironmentType != thoth.EnvironmentRuntime && o.EnvironmentType != thoth.EnvironmentBuildtime {
 		return usage.Errorf("--environment-type must be %s or %s, not %q", thoth.EnvironmentRuntime, thoth.EnvironmentBuildtime, o.EnvironmentType)
@@ -153,11 +167,24 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 	if err != nil {
 		return nil, usage.Errorf("--results-dir: %w", err)
 	}
+	var logMeta logKind
+	if o.BuildRef != "" {
+		cleanup, err := fromBuild(ctx, &o, &logMeta, s.Logger)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		if !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
+			return nil, usage.Errorf("nothing to submit: build %s has no base image, no output image and no log (or they are disabled by --no-*)", o.BuildRef)
+		}
+	}
 	req := thoth.BuildAnalysisRequest{
-		EnvironmentType: o.EnvironmentType,
-		Origin:          o.Origin,
-		Debug:           o.Debug,
-		Force:           o.Force,
+		BuildLogAPIVersion: logMeta.apiVersion,
+		BuildLogKind:       logMeta.kind,
+		EnvironmentType:    o.EnvironmentType,
+		Origin:             o.Origin,
+		Debug:              o.Debug,
+		Force:              o.Force,
 	}
 	tokens := &lazyToken{source: o.TokenSource, enabled: o.PassToken}
 	if o.sendsBase() {
@@ -219,6 +246,67 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 		return sub, err
 	}
 	return sub, report(s.Stdout, o.Format, &sub.Response)
+}
+
+// logKind names the log document Thoth receives.
+type logKind struct{ apiVersion, kind string }
+
+// fromBuild reads the build o.BuildRef names and fills in what o lacks: the log (into a
+// temporary file, removed by the returned cleanup), the images and the origin.
+func fromBuild(ctx context.Context, o *Options, meta *logKind, logger *slog.Logger) (func(), error) {
+	ref, err := build.ParseRef(o.BuildRef)
+	if err != nil {
+		return nil, usage.Errorf("--build-ref: %w", err)
+	}
+	cfg := o.REST
+	if cfg == nil {
+		loaded, err := kube.Load(o.Kubeconfig)
+		if err != nil {
+			return nil, usage.Wrap(err)
+		}
+		cfg = loaded.REST
+	}
+	clients, err := build.NewClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() {}
+	opts := build.Options{}
+	if o.BuildLogFile == "" && !o.NoBuildLog {
+		f, err := os.CreateTemp("", "build-log-*")
+		if err != nil {
+			return nil, fmt.Errorf("making a temporary file for the build log: %w", err)
+		}
+		f.Close()
+		opts.LogFile = f.Name()
+		cleanup = func() { os.Remove(f.Name()) }
+	}
+	rec, err := build.Collect(ctx, clients, ref, opts)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	if opts.LogFile != "" {
+		if rec.Log.Missing != "" {
+			logger.WarnContext(ctx, "the build has no log to submit", "build", ref.String(), "reason", rec.Log.Missing)
+		} else {
+			o.BuildLogFile = opts.LogFile
+		}
+	}
+	if o.BaseImage == "" {
+		o.BaseImage = rec.BaseImage
+	}
+	if o.OutputImage == "" {
+		o.OutputImage = rec.OutputImage
+	}
+	if o.Origin == "" {
+		o.Origin = ref.String()
+	}
+	if ref.Kind != build.KindBuild {
+		meta.apiVersion, meta.kind = "tekton.dev/v1", map[build.Kind]string{build.KindPipelineRun: "PipelineRunLog", build.KindTaskRun: "TaskRunLog"}[ref.Kind]
+	}
+	logger.DebugContext(ctx, "read the build", "build", ref.String(), "phase", rec.Phase, "base_image", rec.BaseImage, "output_image", rec.OutputImage)
+	return cleanup, nil
 }
 
 // access decides the credentials of one image: explicit user and password, else the auth

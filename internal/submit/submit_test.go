@@ -2,6 +2,7 @@ package submit
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,13 @@ import (
 	"testing"
 	"time"
 
+	buildv1 "github.com/openshift/api/build/v1"
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
@@ -23,6 +31,11 @@ const (
 	baseRef   = "quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1"
 	outputRef = "registry.team.example:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 )
+
+// cp is the package's control plane, for --build-ref.
+var cp *controlplane.ControlPlane
+
+func TestMain(m *testing.M) { os.Exit(controlplane.Main(context.Background(), m, &cp)) }
 
 // options returns valid options against host, with fast retries.
 func options(host string) Options {
@@ -310,5 +323,70 @@ func TestRunEmptyLogOnly(t *testing.T) {
 	_, err := Run(t.Context(), o, r.streams(""))
 	if !errors.Is(err, usage.ErrBadInput) || !errors.Is(err, thoth.ErrNothingToSubmit) {
 		t.Fatalf("error = %v, want nothing to submit as bad input", err)
+	}
+}
+
+func TestRunFromBuildRef(t *testing.T) {
+	ns, err := cp.CreateNamespace(t.Context(), "submit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Close()
+	cfg := front.Config(cp.Config())
+	bc, err := buildclient.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-3"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
+		Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{
+			From: corev1.ObjectReference{Kind: "DockerImage", Name: baseRef}}},
+	}}}
+	created, err := bc.BuildV1().Builds(ns).Create(t.Context(), b, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status.Phase = buildv1.BuildPhaseFailed
+	if _, err := bc.BuildV1().Builds(ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const log = "Collecting tensorflow==9.9\nERROR: No matching distribution found for tensorflow==9.9\n"
+	front.SetBuildLog(ns, "app-3", []byte(log))
+
+	srv := thothtest.NewTestServer(t, thothtest.Options{})
+	o := options(srv.URL())
+	o.BuildRef, o.REST = "build/"+ns+"/app-3", cfg
+	var r run
+	sub, err := Run(t.Context(), o, r.streams(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Response.BaseImageAnalysis == nil || sub.Response.BuildLogAnalysis == nil || sub.Response.OutputImageAnalysis != nil {
+		t.Errorf("answer %+v: want base image and log analyses only (a failed build has no output)", sub.Response)
+	}
+	last := srv.Requests()[len(srv.Requests())-1]
+	var body struct {
+		BaseImage string `json:"base_image"`
+		BuildLog  struct {
+			Log string `json:"log"`
+		} `json:"build_log"`
+	}
+	if err := json.Unmarshal(last.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.BaseImage != baseRef || body.BuildLog.Log != log || last.Query.Get("origin") != o.BuildRef {
+		t.Errorf("sent base %q, log %q, origin %q", body.BaseImage, body.BuildLog.Log, last.Query.Get("origin"))
+	}
+
+	o.BuildRef = "build/" + ns + "/no-such-build"
+	if _, err := Run(t.Context(), o, r.streams("")); !errors.Is(err, build.ErrNotFound) {
+		t.Errorf("missing build: %v, want ErrNotFound", err)
+	}
+	o.BuildRef = "build/" + ns
+	if _, err := Run(t.Context(), o, r.streams("")); !errors.Is(err, usage.ErrBadInput) {
+		t.Errorf("malformed ref: %v, want bad input", err)
 	}
 }

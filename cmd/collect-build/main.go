@@ -1,0 +1,73 @@
+// Command collect-build reads one finished build, an OpenShift Build or a Tekton
+// PipelineRun/TaskRun, and emits what Thoth needs of it: phase, base image, output image
+// with digest, and the build log in a file.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/cliapp"
+	"github.com/thoth-station/build-watcher/internal/cliflags"
+	"github.com/thoth-station/build-watcher/internal/collect"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	os.Exit(cliapp.ExitCode(os.Stderr, "collect-build", err))
+}
+
+func newApp() *cli.App {
+	app := cliapp.New("collect-build", "read one finished build (OpenShift Build, Tekton PipelineRun or TaskRun) and emit its facts")
+	app.Flags = []cli.Flag{
+		&cli.StringFlag{Name: "build-ref", Usage: "the build as kind/namespace/name, e.g. build/team-a/app-7 (kinds: build, pipelinerun, taskrun)", EnvVars: []string{"THOTH_BUILD_REF"}},
+		&cli.StringFlag{Name: "kind", Usage: "build, pipelinerun or taskrun (with --name)", EnvVars: []string{"THOTH_BUILD_KIND"}},
+		&cli.StringFlag{Name: "namespace", Usage: "the build's namespace (default: the configuration's)", EnvVars: []string{"THOTH_BUILD_NAMESPACE"}},
+		&cli.StringFlag{Name: "name", Usage: "the build's name (with --kind)", EnvVars: []string{"THOTH_BUILD_NAME"}},
+		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
+		&cli.StringFlag{Name: "log-file", Usage: "write the build log to this file (streamed; for failed builds too)", EnvVars: []string{"THOTH_LOG_FILE"}, TakesFile: true},
+		&cli.BoolFlag{Name: "wait", Usage: "wait for a build that has not finished yet (else that is an error)", EnvVars: []string{"THOTH_WAIT"}},
+		&cli.DurationFlag{Name: "timeout", Usage: "with --wait, how long to wait (0: no limit)", EnvVars: []string{"THOTH_WAIT_TIMEOUT"}},
+		&cli.StringFlag{Name: "base-image-from", Usage: "comma-separated Tekton result/param names holding the base image", Value: strings.Join(build.DefaultBaseImageFrom(), ","), EnvVars: []string{"THOTH_BASE_IMAGE_FROM"}},
+		cliflags.ResultsDirFlag(),
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json (the whole build record)", Value: collect.FormatText},
+		cliflags.VerboseFlag(),
+	}
+	app.Action = run
+	return app
+}
+
+func run(cCtx *cli.Context) error {
+	if err := cliapp.NoArgs(cCtx); err != nil {
+		return err
+	}
+	var from []string
+	for _, f := range strings.Split(cCtx.String("base-image-from"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			from = append(from, f)
+		}
+	}
+	opts := collect.Options{
+		BuildRef:      cCtx.String("build-ref"),
+		Kind:          cCtx.String("kind"),
+		Namespace:     cCtx.String("namespace"),
+		Name:          cCtx.String("name"),
+		Kubeconfig:    cCtx.String("kubeconfig"),
+		LogFile:       cCtx.String("log-file"),
+		ResultsDir:    cCtx.String(cliflags.ResultsDir),
+		Format:        cCtx.String("output"),
+		Wait:          cCtx.Bool("wait"),
+		Timeout:       cCtx.Duration("timeout"),
+		BaseImageFrom: from,
+	}
+	_, err := collect.Run(cCtx.Context, opts, collect.Streams{Stdout: cCtx.App.Writer, Logger: cliflags.Logger(cCtx.Bool(cliflags.Verbose))})
+	return err
+}

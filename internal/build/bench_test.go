@@ -1,0 +1,115 @@
+package build
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
+)
+
+// BenchmarkCollectLog1GiB streams a generated 1 GiB build log through the API (the log
+// front) into a file with Collect, and the same bytes from the same source with a plain
+// io.Copy into a file, and reports both rates, their ratio and Collect's peak heap.
+func BenchmarkCollectLog1GiB(b *testing.B) {
+	const size = 1 << 30
+	ns, err := cp.CreateNamespace(b.Context(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer front.Close()
+	clients, err := NewClients(front.Config(cp.Config()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	created, err := clients.Build.BuildV1().Builds(ns).Create(b.Context(), sourceBuild("big-1", ""), metav1.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	created.Status.Phase = buildv1.BuildPhaseFailed
+	if _, err := clients.Build.BuildV1().Builds(ns).UpdateStatus(b.Context(), created, metav1.UpdateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	front.SetBuildLogSource(ns, "big-1", func() io.Reader { return buildlogtest.NewGenerated(size) })
+	dir := b.TempDir()
+	ref := Ref{Kind: KindBuild, Namespace: ns, Name: "big-1"}
+
+	var collectTime, copyTime time.Duration
+	var peak float64
+	b.SetBytes(size)
+	// Each copy starts from a clean page cache: written-back files do not throttle the
+	// next writer (without this, whichever runs second is slowed by the first's dirty pages).
+	settle := func() {
+		os.Remove(filepath.Join(dir, "copy.log"))
+		os.Remove(filepath.Join(dir, "collect.log"))
+		syscall.Sync()
+	}
+	for b.Loop() {
+		b.StopTimer()
+		settle()
+		b.StartTimer()
+		start := time.Now()
+		stream, err := clients.Build.BuildV1().RESTClient().Get().Namespace(ns).Resource("builds").Name("big-1").SubResource("log").Stream(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(dir, "copy.log"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := io.Copy(f, stream); err != nil || n != size {
+			b.Fatalf("io.Copy: %d bytes, %v", n, err)
+		}
+		stream.Close()
+		f.Close()
+		copyTime += time.Since(start)
+
+		b.StopTimer()
+		settle()
+		b.StartTimer()
+		runtime.GC()
+		h := buildlogtest.StartHeapSampler()
+		start = time.Now()
+		rec, err := Collect(b.Context(), clients, ref, Options{LogFile: filepath.Join(dir, "collect.log")})
+		collectTime += time.Since(start)
+		peak = max(peak, h.PeakMiB())
+		if err != nil || rec.Log.Bytes != size || !strings.HasSuffix(rec.FailureSummary, strings.TrimSuffix(buildlogtest.LastLine, "\n")) {
+			b.Fatalf("Collect: %v, %d bytes, summary %q", err, rec.Log.Bytes, rec.FailureSummary)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(size/collectTime.Seconds()*n/1e6, "collect-MB/s")
+	b.ReportMetric(size/copyTime.Seconds()*n/1e6, "io.Copy-MB/s")
+	b.ReportMetric(copyTime.Seconds()/collectTime.Seconds(), "collect/io.Copy")
+	b.ReportMetric(peak, "peak-heap-MiB")
+	b.ReportMetric(vmHWM(), "peak-RSS-MiB")
+}
+
+// vmHWM is the process's peak resident set in MiB (the whole test binary: control-plane
+// clients and the log front included).
+func vmHWM() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,340 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// userParamsEnv is the env var of OSBS/atomic-reactor Custom builds that holds their
+// parameters as JSON, the base image among them.
+const userParamsEnv = "USER_PARAMS"
+
+// collectOpenShift reads a build.openshift.io/v1 Build.
+func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, error) {
+	if c.Build == nil {
+		return nil, errors.New("no OpenShift build client")
+	}
+	b, err := c.Build.BuildV1().Builds(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, apiError(err, "get", "builds.build.openshift.io", ref.Namespace)
+	}
+	if !buildFinished(b.Status.Phase) {
+		if !opts.Wait {
+			return nil, fmt.Errorf("%w: it is %s (use --wait to wait for it)", ErrNotFinished, b.Status.Phase)
+		}
+		if b, err = waitForBuild(ctx, c, ref, b, opts.Timeout); err != nil {
+			return nil, err
+		}
+	}
+	rec := &Record{
+		Kind:          KindBuild,
+		Namespace:     b.Namespace,
+		Name:          b.Name,
+		UID:           string(b.UID),
+		Phase:         buildPhase(b.Status.Phase),
+		OriginalPhase: string(b.Status.Phase),
+		Reason:        string(b.Status.Reason),
+		Message:       b.Status.Message,
+		Strategy:      string(b.Spec.Strategy.Type),
+	}
+	if t := b.Status.StartTimestamp; t != nil {
+		rec.StartTime = timePtr(t.Time)
+	}
+	if t := b.Status.CompletionTimestamp; t != nil {
+		rec.CompletionTime = timePtr(t.Time)
+	}
+	if rec.BaseImage, err = buildBaseImage(ctx, c, b); err != nil {
+		return nil, err
+	}
+	rec.OutputImageTag = b.Status.OutputDockerImageReference
+	if b.Status.Output.To != nil && b.Status.Output.To.ImageDigest != "" {
+		rec.OutputDigest = b.Status.Output.To.ImageDigest
+		if repo := repository(rec.OutputImageTag); repo != "" {
+			rec.OutputImage = repo + "@" + rec.OutputDigest
+		}
+	}
+	if rec.OutputImage == "" && rec.Phase == PhaseSucceeded {
+		rec.OutputImage = rec.OutputImageTag // no digest known: the tag is all there is
+	}
+	if opts.LogFile != "" {
+		if err := buildLog(ctx, c, rec, opts.LogFile); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// buildFinished reports whether an OpenShift build phase is final.
+func buildFinished(p buildv1.BuildPhase) bool {
+	switch p {
+	case buildv1.BuildPhaseComplete, buildv1.BuildPhaseFailed, buildv1.BuildPhaseError, buildv1.BuildPhaseCancelled:
+		return true
+	}
+	return false
+}
+
+// buildPhase normalises a final OpenShift phase.
+func buildPhase(p buildv1.BuildPhase) Phase {
+	switch p {
+	case buildv1.BuildPhaseComplete:
+		return PhaseSucceeded
+	case buildv1.BuildPhaseFailed:
+		return PhaseFailed
+	case buildv1.BuildPhaseCancelled:
+		return PhaseCancelled
+	}
+	return PhaseError
+}
+
+// waitForBuild watches the build until its phase is final or timeout passes.
+func waitForBuild(ctx context.Context, c Clients, ref Ref, b *buildv1.Build, timeout time.Duration) (*buildv1.Build, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	builds := c.Build.BuildV1().Builds(ref.Namespace)
+	rv := b.ResourceVersion
+	for {
+		w, err := builds.Watch(ctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", ref.Name).String(),
+			ResourceVersion: rv,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, waitTimeout(ctx, timeout, b.Status.Phase)
+			}
+			return nil, apiError(err, "watch", "builds.build.openshift.io", ref.Namespace)
+		}
+		b2, done, err := untilFinished(ctx, w)
+		w.Stop()
+		switch {
+		case done:
+			return b2, nil
+		case ctx.Err() != nil:
+			return nil, waitTimeout(ctx, timeout, b.Status.Phase)
+		case err != nil:
+			// The watch broke (expired resource version, server restart): read again.
+			fresh, getErr := builds.Get(ctx, ref.Name, metav1.GetOptions{})
+			if getErr != nil {
+				return nil, apiError(getErr, "get", "builds.build.openshift.io", ref.Namespace)
+			}
+			if buildFinished(fresh.Status.Phase) {
+				return fresh, nil
+			}
+			b, rv = fresh, fresh.ResourceVersion
+		default:
+			rv = ""
+		}
+	}
+}
+
+// untilFinished reads watch events until the build is final, the watch ends or ctx ends.
+func untilFinished(ctx context.Context, w watch.Interface) (*buildv1.Build, bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return nil, false, nil
+			}
+			switch ev.Type {
+			case watch.Error:
+				return nil, false, apierrors.FromObject(ev.Object)
+			case watch.Deleted:
+				return nil, false, fmt.Errorf("%w: deleted while waiting", ErrNotFound)
+			}
+			if b, ok := ev.Object.(*buildv1.Build); ok && buildFinished(b.Status.Phase) {
+				return b, true, nil
+			}
+		}
+	}
+}
+
+func waitTimeout(ctx context.Context, timeout time.Duration, phase buildv1.BuildPhase) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: still %s after waiting %s (raise --timeout)", ErrNotFinished, phase, timeout)
+	}
+	return ctx.Err()
+}
+
+// buildBaseImage is the image the build started from: for Custom builds of the OSBS kind
+// the base_image in USER_PARAMS, else the strategy's from, resolved through the image API
+// when it names an ImageStreamTag or ImageStreamImage. Docker builds without a from get
+// their base from the log's FROM lines.
+func buildBaseImage(ctx context.Context, c Clients, b *buildv1.Build) (string, error) {
+	s := b.Spec.Strategy
+	var from *corev1.ObjectReference
+	switch {
+	case s.SourceStrategy != nil:
+		from = &s.SourceStrategy.From
+	case s.DockerStrategy != nil:
+		from = s.DockerStrategy.From
+	case s.CustomStrategy != nil:
+		for _, env := range s.CustomStrategy.Env {
+			if env.Name != userParamsEnv || env.Value == "" {
+				continue
+			}
+			base, err := ParseUserParams(env.Value)
+			if err != nil {
+				return "", fmt.Errorf("reading %s of the custom strategy: %w", userParamsEnv, err)
+			}
+			if base != "" {
+				return base, nil
+			}
+		}
+		from = &s.CustomStrategy.From
+	}
+	if from == nil || from.Name == "" {
+		return "", nil
+	}
+	return resolveFrom(ctx, c, b.Namespace, from)
+}
+
+// ParseUserParams returns base_image from OSBS USER_PARAMS JSON ("" when absent).
+func ParseUserParams(s string) (string, error) {
+	var params struct {
+		BaseImage *json.RawMessage `json:"base_image"`
+	}
+	if err := json.Unmarshal([]byte(s), &params); err != nil {
+		return "", fmt.Errorf("not JSON: %w", err)
+	}
+	if params.BaseImage == nil {
+		return "", nil
+	}
+	var base string
+	if err := json.Unmarshal(*params.BaseImage, &base); err != nil {
+		return "", errors.New("base_image is not a string")
+	}
+	return strings.TrimSpace(base), nil
+}
+
+// resolveFrom turns a strategy's from into a pull spec.
+func resolveFrom(ctx context.Context, c Clients, buildNS string, from *corev1.ObjectReference) (string, error) {
+	ns := from.Namespace
+	if ns == "" {
+		ns = buildNS
+	}
+	switch from.Kind {
+	case "DockerImage", "":
+		return from.Name, nil
+	case "ImageStreamTag", "ImageStreamImage":
+	default:
+		return "", fmt.Errorf("the strategy's from is a %s, which has no image to report", from.Kind)
+	}
+	if c.Image == nil {
+		return "", fmt.Errorf("resolving %s %s/%s: no image client", from.Kind, ns, from.Name)
+	}
+	streamName, selector, sep := splitStreamRef(from.Name)
+	if streamName == "" {
+		return "", fmt.Errorf("%s %q is neither name:tag nor name@digest", from.Kind, from.Name)
+	}
+	is, err := c.Image.ImageV1().ImageStreams(ns).Get(ctx, streamName, metav1.GetOptions{})
+	if err != nil {
+		return "", apiError(err, "get", "imagestreams.image.openshift.io", ns)
+	}
+	for _, tag := range is.Status.Tags {
+		for _, item := range tag.Items {
+			if (sep == ":" && tag.Tag == selector) || (sep == "@" && item.Image == selector) {
+				if item.DockerImageReference != "" {
+					return item.DockerImageReference, nil
+				}
+			}
+			if sep == ":" {
+				break // only the newest item of a tag counts
+			}
+		}
+	}
+	if sep == "@" && is.Status.DockerImageRepository != "" {
+		return is.Status.DockerImageRepository + "@" + selector, nil
+	}
+	return "", fmt.Errorf("%s %s/%s is not in the image stream's status: has it been imported?", from.Kind, ns, from.Name)
+}
+
+// splitStreamRef splits "stream:tag" or "stream@sha256:...".
+func splitStreamRef(s string) (stream, selector, sep string) {
+	if i := strings.Index(s, "@"); i > 0 {
+		return s[:i], s[i+1:], "@"
+	}
+	if i := strings.LastIndex(s, ":"); i > 0 && i < len(s)-1 {
+		return s[:i], s[i+1:], ":"
+	}
+	return "", "", ":"
+}
+
+// repository strips the tag or digest from an image reference, keeping its spelling.
+func repository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+// buildLog streams builds/{name}/log into the log file. A log the server no longer has
+// is recorded as missing; being refused it is an error naming the permission.
+func buildLog(ctx context.Context, c Clients, rec *Record, path string) error {
+	l, err := createLog(path)
+	if err != nil {
+		return err
+	}
+	stream, err := c.Build.BuildV1().RESTClient().Get().
+		Namespace(rec.Namespace).Resource("builds").Name(rec.Name).SubResource("log").Stream(ctx)
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			l.Close()
+			return apiError(err, "get", "builds/log in build.openshift.io", rec.Namespace)
+		}
+		if !apierrors.IsNotFound(err) && !apierrors.IsBadRequest(err) && !apierrors.IsGone(err) {
+			l.Close()
+			return fmt.Errorf("reading the build log: %w", err)
+		}
+		if err := finishLog(rec, l); err != nil {
+			return err
+		}
+		rec.Log.Missing = "the build log is not available (pruned, or the build pod is gone): " + apiMessage(err)
+		return nil
+	}
+	defer stream.Close()
+	if _, err := l.copyFrom(stream); err != nil {
+		l.Close()
+		return fmt.Errorf("streaming the build log to %s: %w", path, err)
+	}
+	return finishLog(rec, l)
+}
+
+// apiError wraps an API error with what was refused and what to do.
+func apiError(err error, verb, resource, namespace string) error {
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%w: %s", ErrNotFound, apiMessage(err))
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("not allowed to %s %s in namespace %s: grant the service account %q on %s (%w)",
+			verb, resource, namespace, verb, resource, err)
+	}
+	return fmt.Errorf("%s %s in namespace %s: %w", verb, resource, namespace, err)
+}
+
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
+func timePtr(t time.Time) *time.Time { return &t }

@@ -1,0 +1,176 @@
+// Package build reads one finished container build, an OpenShift Build or a Tekton
+// PipelineRun/TaskRun, and records what Thoth needs of it: phase, base image, output image
+// with digest, strategy and the build log, streamed to a file.
+package build
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
+	imageclient "github.com/openshift/client-go/image/clientset/versioned"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+)
+
+// Kind is the kind of build object.
+type Kind string
+
+// The kinds of build collect-build reads.
+const (
+	KindBuild       Kind = "build"
+	KindPipelineRun Kind = "pipelinerun"
+	KindTaskRun     Kind = "taskrun"
+)
+
+// Kinds lists every Kind, for help texts and errors.
+func Kinds() []Kind { return []Kind{KindBuild, KindPipelineRun, KindTaskRun} }
+
+// Phase is a finished build's outcome, normalised across OpenShift and Tekton.
+type Phase string
+
+// The finished phases.
+const (
+	PhaseSucceeded Phase = "Succeeded"
+	PhaseFailed    Phase = "Failed"
+	PhaseError     Phase = "Error"
+	PhaseCancelled Phase = "Cancelled"
+)
+
+// ErrNotFinished is returned for a build that is still new, pending or running.
+var ErrNotFinished = errors.New("the build has not finished")
+
+// ErrNotFound is returned when the build object does not exist.
+var ErrNotFound = errors.New("the build does not exist")
+
+// Ref names one build object.
+type Ref struct {
+	Kind      Kind
+	Namespace string
+	Name      string
+}
+
+// ParseRef reads "kind/namespace/name", e.g. build/team-a/app-7.
+func ParseRef(s string) (Ref, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return Ref{}, fmt.Errorf("build reference %q is not kind/namespace/name", s)
+	}
+	ref := Ref{Kind: Kind(strings.ToLower(parts[0])), Namespace: parts[1], Name: parts[2]}
+	return ref, ref.Validate()
+}
+
+// Validate reports a reference that cannot name a build.
+func (r Ref) Validate() error {
+	switch r.Kind {
+	case KindBuild, KindPipelineRun, KindTaskRun:
+	default:
+		return fmt.Errorf("build kind %q is not one of %v", r.Kind, Kinds())
+	}
+	if errs := validation.IsDNS1123Label(r.Namespace); len(errs) > 0 {
+		return fmt.Errorf("namespace %q: %s", r.Namespace, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(r.Name); len(errs) > 0 {
+		return fmt.Errorf("name %q: %s", r.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// String is "kind/namespace/name".
+func (r Ref) String() string { return string(r.Kind) + "/" + r.Namespace + "/" + r.Name }
+
+// Record is what collect-build emits for one finished build.
+type Record struct {
+	Kind      Kind   `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	UID       string `json:"uid"`
+	// Phase is normalised; OriginalPhase is the object's own word (Complete, Failed, ...).
+	Phase         Phase  `json:"phase"`
+	OriginalPhase string `json:"originalPhase"`
+	Reason        string `json:"reason,omitempty"`
+	Message       string `json:"message,omitempty"`
+	// Strategy is Source, Docker, Custom (OpenShift) or the Tekton kind.
+	Strategy string `json:"strategy"`
+	// BaseImage is the image the build started from, with its digest when known.
+	BaseImage string `json:"baseImage,omitempty"`
+	// OutputImage is repo@sha256:... when the digest is known, else the tag reference.
+	OutputImage string `json:"outputImage,omitempty"`
+	// OutputImageTag is the tag form of the output image, when there is one.
+	OutputImageTag string `json:"outputImageTag,omitempty"`
+	// OutputDigest is the output image's digest.
+	OutputDigest   string     `json:"outputDigest,omitempty"`
+	StartTime      *time.Time `json:"startTime,omitempty"`
+	CompletionTime *time.Time `json:"completionTime,omitempty"`
+	Log            LogInfo    `json:"log"`
+	// FailureSummary holds the last error-looking lines of a failed build's log (< 1 KiB).
+	FailureSummary string `json:"failureSummary,omitempty"`
+	// Notes says what collecting skipped and why (results that are not image references,
+	// params naming a step's own image).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Ref returns the reference of the recorded build.
+func (r *Record) Ref() Ref { return Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name} }
+
+// LogInfo describes the build log written to a file.
+type LogInfo struct {
+	// Path is where the log was written; empty when none was asked for. A missing log
+	// leaves an empty file there.
+	Path string `json:"path,omitempty"`
+	// Bytes and SHA256 describe the written log.
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256,omitempty"`
+	// Missing says why the log, or parts of it, are missing (pruned, pod gone, ...).
+	Missing string `json:"missing,omitempty"`
+}
+
+// Clients are the API clients collecting needs; only those of the kind collected are used.
+type Clients struct {
+	Kube   kubernetes.Interface
+	Build  buildclient.Interface
+	Image  imageclient.Interface
+	Tekton tektonclient.Interface
+}
+
+// NewClients makes the clients Collect uses from one configuration.
+func NewClients(cfg *rest.Config) (Clients, error) {
+	var (
+		c   Clients
+		err error
+	)
+	if c.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the Kubernetes client: %w", err)
+	}
+	if c.Build, err = buildclient.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the OpenShift build client: %w", err)
+	}
+	if c.Image, err = imageclient.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the OpenShift image client: %w", err)
+	}
+	if c.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the Tekton client: %w", err)
+	}
+	return c, nil
+}
+
+// Options says how to collect.
+type Options struct {
+	// LogFile receives the build log; empty: the log is not fetched.
+	LogFile string
+	// Wait watches a build that has not finished until it does or Timeout passes; without
+	// it such a build is ErrNotFinished.
+	Wait    bool
+	Timeout time.Duration
+	// BaseImageFrom names the Tekton results and params that may hold the base image, in
+	// order; default DefaultBaseImageFrom.
+	BaseImageFrom []string
+}
+
+// DefaultBaseImageFrom are the result and param names searched for a Tekton build's base image.
+func DefaultBaseImageFrom() []string { return []string{"BASE_IMAGE", "BUILDER_IMAGE", "FROM"} }

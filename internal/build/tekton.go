@@ -1,0 +1,961 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// The resources a Tekton collection reads, as RBAC names them.
+const (
+	pipelineRunsResource = "pipelineruns.tekton.dev"
+	taskRunsResource     = "taskruns.tekton.dev"
+	podsResource         = "pods"
+	podLogResource       = "pods/log"
+)
+
+const (
+	// conditionSucceeded is the condition Tekton runs report their outcome in. It is an
+	// untyped constant so that knative's apis.ConditionType need not be imported.
+	conditionSucceeded = "Succeeded"
+	// stepPrefix starts the name of every step container of a Tekton pod.
+	stepPrefix = "step-"
+	// maxMissing bounds how many missing log sections Record.Log.Missing lists.
+	maxMissing = 10
+	// maxQuoted bounds how much of an outside value a note quotes; maxNote a whole note.
+	maxQuoted = 200
+	maxNote   = 600
+)
+
+// The Chains type hints (tektoncd/chains docs/config.md, "Type Hinting") for the images a
+// run built: IMAGE_URL with IMAGE_DIGEST, any *IMAGE_URL with the *IMAGE_DIGEST of the same
+// prefix, and IMAGES, a comma- or newline-separated list of repo@digest references.
+const (
+	imageURLSuffix    = "IMAGE_URL"
+	imageDigestSuffix = "IMAGE_DIGEST"
+	imagesResult      = "IMAGES"
+)
+
+// collectTekton reads a finished tekton.dev/v1 PipelineRun or TaskRun, its child TaskRuns
+// and, with opts.LogFile, the logs of their step containers.
+//
+// The output image comes from results with Chains' type hints, looked up on the run itself
+// first and then on its TaskRuns in pipeline order; the first one with a digest wins, else
+// the first without. The base image is the first result, then the first param, named by
+// opts.BaseImageFrom (run before TaskRuns, names in order); without one, finishLog reads it
+// from the log. Results that are not image references are skipped with a note saying why
+// (see readTekton).
+func collectTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, error) {
+	rec, notes, err := readTekton(ctx, c, ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	rec.Notes = notes
+	return rec, nil
+}
+
+// readTekton is collectTekton, also returning what it skipped and why: results that are
+// not image references.
+func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, []string, error) {
+	if c.Tekton == nil {
+		return nil, nil, errors.New("no Tekton client")
+	}
+	var (
+		rec      *Record
+		sources  []runValues  // the run, then its TaskRuns: where results and params are looked up
+		sections []logSection // the TaskRuns whose pods hold the log, in order
+	)
+	switch ref.Kind {
+	case KindPipelineRun:
+		pr, cond, err := finishedRun(ctx, pipelineRunAPI(c, ref.Namespace), ref, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec = tektonRecord(ref.Kind, pr.ObjectMeta, cond, pr.Status.StartTime, pr.Status.CompletionTime)
+		sources = append(sources, pipelineRunValues(pr))
+		if sections, err = pipelineRunChildren(ctx, c, pr); err != nil {
+			return nil, nil, err
+		}
+		for _, s := range sections {
+			if s.taskRun != nil {
+				sources = append(sources, taskRunValues(s.taskRun))
+			}
+		}
+	case KindTaskRun:
+		tr, cond, err := finishedRun(ctx, taskRunAPI(c, ref.Namespace), ref, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec = tektonRecord(ref.Kind, tr.ObjectMeta, cond, tr.Status.StartTime, tr.Status.CompletionTime)
+		sources = append(sources, taskRunValues(tr))
+		sections = append(sections, logSection{task: tr.Name, taskRun: tr})
+	default:
+		return nil, nil, fmt.Errorf("%s is not a Tekton kind", ref.Kind)
+	}
+
+	var notes []string
+	out, outNotes := outputImage(sources)
+	notes = append(notes, outNotes...)
+	rec.OutputImage, rec.OutputImageTag, rec.OutputDigest = out.Image, out.Tag, out.Digest
+	names := opts.BaseImageFrom
+	if len(names) == 0 {
+		names = DefaultBaseImageFrom()
+	}
+	base, baseNotes := baseImage(sources, names)
+	notes = append(notes, baseNotes...)
+	rec.BaseImage = base
+
+	if opts.LogFile != "" {
+		if err := tektonLog(ctx, c, rec, sections, opts.LogFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	return rec, notes, nil
+}
+
+// tektonRecord starts the record of a finished run.
+func tektonRecord(kind Kind, meta metav1.ObjectMeta, cond runCondition, start, completion *metav1.Time) *Record {
+	strategy := "PipelineRun"
+	if kind == KindTaskRun {
+		strategy = "TaskRun"
+	}
+	original := cond.Reason
+	if original == "" {
+		original = string(cond.Status)
+	}
+	rec := &Record{
+		Kind:          kind,
+		Namespace:     meta.Namespace,
+		Name:          meta.Name,
+		UID:           string(meta.UID),
+		Phase:         tektonPhase(cond.Status, cond.Reason),
+		OriginalPhase: original,
+		Reason:        cond.Reason,
+		Message:       cond.Message,
+		Strategy:      strategy,
+	}
+	if start != nil {
+		rec.StartTime = timePtr(start.Time)
+	}
+	if completion != nil {
+		rec.CompletionTime = timePtr(completion.Time)
+	}
+	return rec
+}
+
+// The reasons of a False Succeeded condition that tektonPhase does not count as Failed.
+var (
+	// cancelledReasons: the run was cancelled or stopped by a person or a controller
+	// (v1 "Cancelled", v1beta1-era "PipelineRunCancelled", the graceful variants).
+	cancelledReasons = map[string]bool{
+		"Cancelled": true, "PipelineRunCancelled": true, "TaskRunCancelled": true,
+		"StoppedRunFinally": true, "CancelledRunFinally": true,
+		"StoppedRunningFinally": true, "CancelledRunningFinally": true,
+	}
+	// errorReasons: the build never got to run its steps, because its definition could
+	// not be resolved or validated or its pod could not be made, as OpenShift's Error
+	// phase means "an error prevented the build from executing".
+	errorReasons = map[string]bool{
+		// PipelineRun
+		"CouldntGetPipeline": true, "CouldntGetTask": true, "PipelineValidationFailed": true,
+		"PipelineInvalidGraph": true, "InvalidPipelineResourceBindings": true,
+		"InvalidWorkspaceBindings": true, "InvalidTaskRunSpecs": true,
+		"ParameterTypeMismatch": true, "ObjectParameterMissKeys": true,
+		"ParamArrayIndexingInvalid": true, "ParameterMissing": true,
+		"InvalidMatrixParameterTypes": true, "InvalidTaskResultReference": true,
+		"InvalidPipelineResultReference": true, "RequiredWorkspaceMarkedOptional": true,
+		"CreateRunFailed": true, "CELEvaluationFailed": true,
+		"PipelineRunCouldntCancel": true, "PipelineRunCouldntTimeOut": true,
+		// both
+		"ResourceVerificationFailed": true, "InvalidParamValue": true,
+		// TaskRun
+		"TaskRunResolutionFailed": true, "TaskRunValidationFailed": true,
+		"TaskValidationFailed": true, "TaskRunImagePullFailed": true,
+		"CreateContainerConfigError": true, "PodCreationFailed": true,
+		"InitContainerFailed": true, "InitContainerOOM": true,
+	}
+)
+
+// tektonPhase normalises the Succeeded condition of a finished run:
+//
+//   - True (reasons Succeeded, Completed) is Succeeded;
+//   - False with a cancellation reason (Cancelled, PipelineRunCancelled, TaskRunCancelled,
+//     StoppedRunFinally, CancelledRunFinally and their -RunningFinally forms) is Cancelled;
+//   - False because the run could not start its steps (resolution, validation, pod or
+//     image-pull failures: CouldntGetTask, CouldntGetPipeline, InvalidWorkspaceBindings,
+//     TaskRunImagePullFailed, PodCreationFailed, ... see errorReasons) is Error;
+//   - False for anything else is Failed: a failed step (Failed, StepFailed), a timeout
+//     (PipelineRunTimeout, TaskRunTimeout), an OOM kill or eviction, and reasons we do not
+//     know. Timeouts, OOM kills and evictions are Failed as they are for OpenShift builds.
+func tektonPhase(status corev1.ConditionStatus, reason string) Phase {
+	switch {
+	case status == corev1.ConditionTrue:
+		return PhaseSucceeded
+	case cancelledReasons[reason]:
+		return PhaseCancelled
+	case errorReasons[reason]:
+		return PhaseError
+	}
+	return PhaseFailed
+}
+
+// runCondition is a run's Succeeded condition.
+type runCondition struct {
+	Status          corev1.ConditionStatus
+	Reason, Message string
+}
+
+// finished reports whether the run is over: Succeeded is True or False.
+func (c runCondition) finished() bool {
+	return c.Status == corev1.ConditionTrue || c.Status == corev1.ConditionFalse
+}
+
+// String says where a run that has not finished is.
+func (c runCondition) String() string {
+	switch {
+	case c.Status == "":
+		return "not started"
+	case c.Message != "":
+		return c.Reason + " (" + c.Message + ")"
+	case c.Reason != "":
+		return c.Reason
+	}
+	return "running"
+}
+
+// runAPI reads and watches one kind of run in a namespace.
+type runAPI[T metav1.Object] struct {
+	resource  string
+	namespace string
+	get       func(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	watch     func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	condition func(T) runCondition
+}
+
+func pipelineRunAPI(c Clients, namespace string) runAPI[*pipelinev1.PipelineRun] {
+	prs := c.Tekton.TektonV1().PipelineRuns(namespace)
+	return runAPI[*pipelinev1.PipelineRun]{
+		resource: pipelineRunsResource, namespace: namespace, get: prs.Get, watch: prs.Watch,
+		condition: pipelineRunCondition,
+	}
+}
+
+func taskRunAPI(c Clients, namespace string) runAPI[*pipelinev1.TaskRun] {
+	trs := c.Tekton.TektonV1().TaskRuns(namespace)
+	return runAPI[*pipelinev1.TaskRun]{
+		resource: taskRunsResource, namespace: namespace, get: trs.Get, watch: trs.Watch,
+		condition: taskRunCondition,
+	}
+}
+
+// pipelineRunCondition is the PipelineRun's Succeeded condition, zero when it has none yet.
+func pipelineRunCondition(pr *pipelinev1.PipelineRun) runCondition {
+	if c := pr.Status.GetCondition(conditionSucceeded); c != nil {
+		return runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
+	}
+	return runCondition{}
+}
+
+// taskRunCondition is the TaskRun's Succeeded condition, zero when it has none yet.
+func taskRunCondition(tr *pipelinev1.TaskRun) runCondition {
+	if c := tr.Status.GetCondition(conditionSucceeded); c != nil {
+		return runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
+	}
+	return runCondition{}
+}
+
+// finishedRun gets the run ref names; one that has not finished is ErrNotFinished, or with
+// opts.Wait is watched until it finishes or opts.Timeout passes.
+func finishedRun[T metav1.Object](ctx context.Context, api runAPI[T], ref Ref, opts Options) (T, runCondition, error) {
+	var zero T
+	run, err := api.get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return zero, runCondition{}, apiError(err, "get", api.resource, api.namespace)
+	}
+	cond := api.condition(run)
+	if cond.finished() {
+		return run, cond, nil
+	}
+	if !opts.Wait {
+		return zero, runCondition{}, fmt.Errorf("%w: it is %s (use --wait to wait for it)", ErrNotFinished, cond)
+	}
+	return waitForRun(ctx, api, ref.Name, run, opts.Timeout)
+}
+
+// waitForRun watches the run (a field selector on its name) until it finishes, from the
+// resource version it was read at. A watch that ends is resumed from the last version seen;
+// a broken one (an expired resource version) after a fresh read.
+func waitForRun[T metav1.Object](ctx context.Context, api runAPI[T], name string, run T, timeout time.Duration) (T, runCondition, error) {
+	var zero T
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	last := api.condition(run)
+	rv := run.GetResourceVersion()
+	for {
+		w, err := api.watch(ctx, metav1.ListOptions{
+			FieldSelector:       fields.OneTermEqualSelector("metadata.name", name).String(),
+			ResourceVersion:     rv,
+			AllowWatchBookmarks: true,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return zero, runCondition{}, runWaitError(ctx, timeout, last)
+			}
+			return zero, runCondition{}, apiError(err, "watch", api.resource, api.namespace)
+		}
+		ev := untilRunFinished(ctx, api, w)
+		w.Stop()
+		if ev.resourceVersion != "" {
+			rv = ev.resourceVersion
+		}
+		if ev.seen {
+			last = ev.cond
+		}
+		switch {
+		case ev.cond.finished():
+			return ev.run, ev.cond, nil
+		case ctx.Err() != nil:
+			return zero, runCondition{}, runWaitError(ctx, timeout, last)
+		case errors.Is(ev.err, ErrNotFound):
+			return zero, runCondition{}, ev.err
+		case ev.err != nil:
+			fresh, err := api.get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				if ctx.Err() != nil {
+					return zero, runCondition{}, runWaitError(ctx, timeout, last)
+				}
+				return zero, runCondition{}, apiError(err, "get", api.resource, api.namespace)
+			}
+			if last = api.condition(fresh); last.finished() {
+				return fresh, last, nil
+			}
+			rv = fresh.GetResourceVersion()
+		}
+	}
+}
+
+// watched is what one watch of a run ended with.
+type watched[T metav1.Object] struct {
+	// run and cond are the last version of the run delivered, when seen.
+	run  T
+	cond runCondition
+	seen bool
+	// resourceVersion is the last one delivered, bookmarks included.
+	resourceVersion string
+	err             error
+}
+
+// untilRunFinished reads watch events until the run finishes, the watch ends or ctx ends.
+func untilRunFinished[T metav1.Object](ctx context.Context, api runAPI[T], w watch.Interface) watched[T] {
+	var out watched[T]
+	for {
+		select {
+		case <-ctx.Done():
+			out.err = ctx.Err()
+			return out
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return out
+			}
+			switch ev.Type {
+			case watch.Error:
+				out.err = apierrors.FromObject(ev.Object)
+				return out
+			case watch.Deleted:
+				out.err = fmt.Errorf("%w: deleted while waiting for it to finish", ErrNotFound)
+				return out
+			}
+			run, ok := ev.Object.(T)
+			if !ok {
+				continue
+			}
+			out.resourceVersion = run.GetResourceVersion()
+			if ev.Type == watch.Bookmark {
+				continue // carries only the resource version
+			}
+			out.run, out.cond, out.seen = run, api.condition(run), true
+			if out.cond.finished() {
+				return out
+			}
+		}
+	}
+}
+
+// runWaitError says the wait ended: ErrNotFinished when the timeout passed.
+func runWaitError(ctx context.Context, timeout time.Duration, last runCondition) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && timeout > 0 {
+		return fmt.Errorf("%w: still %s after waiting %s (raise --timeout)", ErrNotFinished, last, timeout)
+	}
+	return fmt.Errorf("waiting for the run to finish: %w", ctx.Err())
+}
+
+// logSection is one TaskRun whose step logs go into the build log, under its task name.
+type logSection struct {
+	// task heads the section: the pipeline task's name, or the TaskRun's.
+	task string
+	// taskRun is nil when it is gone; gone says why.
+	taskRun *pipelinev1.TaskRun
+	gone    string
+}
+
+// pipelineRunChildren gets the PipelineRun's child TaskRuns in the order of
+// status.childReferences, the order the controller started them in. CustomRuns have no
+// step pods and are left out; a TaskRun that is gone is kept as a section without a log.
+func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelinev1.PipelineRun) ([]logSection, error) {
+	trs := c.Tekton.TektonV1().TaskRuns(pr.Namespace)
+	var sections []logSection
+	for _, child := range pr.Status.ChildReferences {
+		if child.Kind != "" && child.Kind != "TaskRun" {
+			continue
+		}
+		s := logSection{task: child.PipelineTaskName}
+		if s.task == "" {
+			s.task = child.Name
+		}
+		tr, err := trs.Get(ctx, child.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			s.gone = "taskrun " + child.Name + " is gone"
+		case err != nil:
+			return nil, fmt.Errorf("reading child %s of the pipelinerun: %w", child.Name,
+				apiError(err, "get", taskRunsResource, pr.Namespace))
+		default:
+			s.taskRun = tr
+		}
+		sections = append(sections, s)
+	}
+	return sections, nil
+}
+
+// namedValue is a string result or param.
+type namedValue struct{ Name, Value string }
+
+// runValues are the results and params of one run, where output and base images are looked up.
+type runValues struct {
+	// from names the run in notes: "pipelinerun x", "taskrun y".
+	from    string
+	results []namedValue
+	// params are the run's params, then the defaults of params it did not set.
+	params []namedValue
+	// toolImages are the images the run's steps and sidecars ran, which a param such as
+	// the catalog buildah Task's BUILDER_IMAGE names: tools, not base images.
+	toolImages []string
+}
+
+func pipelineRunValues(pr *pipelinev1.PipelineRun) runValues {
+	v := runValues{from: "pipelinerun " + pr.Name}
+	for _, r := range pr.Status.Results {
+		if s, ok := resultString(r.Value); ok {
+			v.results = append(v.results, namedValue{r.Name, s})
+		}
+	}
+	var specs []pipelinev1.ParamSpec
+	if pr.Status.PipelineSpec != nil {
+		specs = pr.Status.PipelineSpec.Params
+	}
+	v.params = paramValues(pr.Spec.Params, specs)
+	return v
+}
+
+func taskRunValues(tr *pipelinev1.TaskRun) runValues {
+	v := runValues{from: "taskrun " + tr.Name}
+	for _, r := range tr.Status.Results {
+		if s, ok := resultString(r.Value); ok {
+			v.results = append(v.results, namedValue{r.Name, s})
+		}
+	}
+	var specs []pipelinev1.ParamSpec
+	if tr.Status.TaskSpec != nil {
+		specs = tr.Status.TaskSpec.Params
+	}
+	v.params = paramValues(tr.Spec.Params, specs)
+	if tr.Status.TaskSpec != nil {
+		v.toolImages = toolImages(tr.Status.TaskSpec, v.params)
+	}
+	return v
+}
+
+// paramRef matches a param reference: $(params.x), $(params["x"]) or $(params['x']).
+var paramRef = regexp.MustCompile(`\$\(params(?:\.([A-Za-z0-9_.-]+)|\[["']([^"']+)["']\])\)`)
+
+// toolImages lists the images of a Task's steps, step template and sidecars, with params
+// they reference replaced by their values.
+func toolImages(spec *pipelinev1.TaskSpec, params []namedValue) []string {
+	images := make([]string, 0, len(spec.Steps)+len(spec.Sidecars)+1)
+	for _, s := range spec.Steps {
+		images = append(images, s.Image)
+	}
+	for _, s := range spec.Sidecars {
+		images = append(images, s.Image)
+	}
+	if spec.StepTemplate != nil {
+		images = append(images, spec.StepTemplate.Image)
+	}
+	values := make(map[string]string, len(params))
+	for _, p := range params {
+		if _, ok := values[p.Name]; !ok {
+			values[p.Name] = p.Value
+		}
+	}
+	var out []string
+	for _, image := range images {
+		image = paramRef.ReplaceAllStringFunc(image, func(ref string) string {
+			m := paramRef.FindStringSubmatch(ref)
+			return values[m[1]+m[2]]
+		})
+		if image = strings.TrimSpace(image); image != "" {
+			out = append(out, image)
+		}
+	}
+	return out
+}
+
+// resultString reads a string result; an array one as its lines (IMAGES may be written so).
+func resultString(v pipelinev1.ParamValue) (string, bool) {
+	switch v.Type {
+	case pipelinev1.ParamTypeString, "":
+		return v.StringVal, true
+	case pipelinev1.ParamTypeArray:
+		return strings.Join(v.ArrayVal, "\n"), true
+	}
+	return "", false
+}
+
+// paramValues lists the string params set, then the string defaults of those not set.
+func paramValues(params pipelinev1.Params, specs []pipelinev1.ParamSpec) []namedValue {
+	var out []namedValue
+	set := map[string]bool{}
+	for _, p := range params {
+		set[p.Name] = true
+		if p.Value.Type == pipelinev1.ParamTypeString || p.Value.Type == "" {
+			out = append(out, namedValue{p.Name, p.Value.StringVal})
+		}
+	}
+	for _, s := range specs {
+		if set[s.Name] || s.Default == nil {
+			continue
+		}
+		if s.Default.Type == pipelinev1.ParamTypeString || s.Default.Type == "" {
+			out = append(out, namedValue{s.Name, s.Default.StringVal})
+		}
+	}
+	return out
+}
+
+// imageRef is an image a build pushed.
+type imageRef struct {
+	// Image is repo@digest when the digest is known, else the reference as written.
+	Image string
+	// Tag is the reference with its tag, when it had one.
+	Tag string
+	// Digest is the manifest digest, "" when unknown.
+	Digest string
+}
+
+// outputImage picks the output image from the runs' results in order: the first image with
+// a digest, else the first without one.
+func outputImage(sources []runValues) (imageRef, []string) {
+	var (
+		first imageRef
+		notes []string
+	)
+	for _, src := range sources {
+		images, skipped := parseImageResults(src.results)
+		for _, n := range skipped {
+			notes = append(notes, src.from+": "+n)
+		}
+		for _, img := range images {
+			if img.Digest != "" {
+				return img, notes
+			}
+			if first.Image == "" {
+				first = img
+			}
+		}
+	}
+	return first, notes
+}
+
+// parseImageResults reads the images one run's results name through Chains' type hints, in
+// order: IMAGE_URL with IMAGE_DIGEST; each other *IMAGE_URL with its *IMAGE_DIGEST, in result
+// order; then the first well-formed entry of IMAGES. A URL may carry a tag, which is kept
+// in Tag, and even a digest, which IMAGE_DIGEST overrides. Values that are not image
+// references or digests are skipped with a note saying why; a URL whose digest is
+// malformed still counts, without a digest.
+func parseImageResults(results []namedValue) (images []imageRef, notes []string) {
+	byName := make(map[string]string, len(results))
+	for _, r := range results {
+		byName[r.Name] = r.Value
+	}
+	var prefixes []string
+	if _, ok := byName[imageURLSuffix]; ok {
+		prefixes = append(prefixes, "")
+	}
+	seen := map[string]bool{"": true}
+	for _, r := range results {
+		if p, ok := strings.CutSuffix(r.Name, imageURLSuffix); ok && !seen[p] {
+			seen[p] = true
+			prefixes = append(prefixes, p)
+		}
+	}
+	for _, p := range prefixes {
+		img, note := imageFromURL(p, byName[p+imageURLSuffix], byName[p+imageDigestSuffix])
+		if note != "" {
+			notes = append(notes, clip(note))
+		}
+		if img.Image != "" {
+			images = append(images, img)
+		}
+	}
+	if list, ok := byName[imagesResult]; ok {
+		img, skipped := firstImage(list)
+		for _, n := range skipped {
+			notes = append(notes, clip(n))
+		}
+		if img.Image != "" {
+			images = append(images, img)
+		}
+	}
+	return images, notes
+}
+
+// imageFromURL reads a <prefix>IMAGE_URL and <prefix>IMAGE_DIGEST pair.
+func imageFromURL(prefix, url, digest string) (imageRef, string) {
+	urlName, digestName := prefix+imageURLSuffix, prefix+imageDigestSuffix
+	url, digest = strings.TrimSpace(url), strings.TrimSpace(digest)
+	if url == "" {
+		return imageRef{}, "result " + urlName + " is empty"
+	}
+	base, urlDigest, hasAt := strings.Cut(url, "@")
+	if _, err := name.NewTag(base); err != nil || hasAt && urlDigest == "" {
+		return imageRef{}, fmt.Sprintf("result %s %s is not an image reference: %v", urlName, quote(url), badName(err))
+	}
+	img := imageRef{Image: base}
+	if hasTag(base) {
+		img.Tag = base
+	}
+	repo := repository(base)
+	var note string
+	switch {
+	case digest != "":
+		if _, err := name.NewDigest(repo + "@" + digest); err != nil {
+			return img, fmt.Sprintf("result %s %s is not a digest: %v", digestName, quote(digest), err)
+		}
+	case urlDigest != "":
+		digest = urlDigest
+		if _, err := name.NewDigest(repo + "@" + digest); err != nil {
+			return img, fmt.Sprintf("result %s %s has a malformed digest: %v", urlName, quote(url), err)
+		}
+	default:
+		return img, ""
+	}
+	if urlDigest != "" && urlDigest != digest {
+		note = fmt.Sprintf("result %s %s has another digest than %s; %s used", urlName, quote(url), digestName, digestName)
+	}
+	img.Image, img.Digest = repo+"@"+digest, digest
+	return img, note
+}
+
+// firstImage returns the first well-formed repo@digest entry of an IMAGES result, noting
+// the malformed ones before it.
+func firstImage(list string) (imageRef, []string) {
+	var notes []string
+	empty := true
+	for _, entry := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == '\n' }) {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		empty = false
+		base, digest, ok := strings.Cut(entry, "@")
+		if !ok {
+			notes = append(notes, fmt.Sprintf("result %s entry %s has no digest", imagesResult, quote(entry)))
+			continue
+		}
+		if _, err := name.NewDigest(entry); err != nil {
+			notes = append(notes, fmt.Sprintf("result %s entry %s is not repo@digest: %v", imagesResult, quote(entry), err))
+			continue
+		}
+		img := imageRef{Image: repository(base) + "@" + digest, Digest: digest}
+		if hasTag(base) {
+			img.Tag = base
+		}
+		return img, notes
+	}
+	if empty {
+		notes = append(notes, "result "+imagesResult+" is empty")
+	}
+	return imageRef{}, notes
+}
+
+// baseImage is the first result, then the first param, named by names: the run's before its
+// TaskRuns', and names in order within each run. Results come first because they are what
+// the build reports having used (often with a digest); params are what it was asked to use.
+// A param whose value is an image some step ran is a tool (the catalog buildah Task's
+// BUILDER_IMAGE is buildah itself) and is passed over.
+func baseImage(sources []runValues, names []string) (string, []string) {
+	var notes []string
+	tools := map[string]bool{}
+	for _, src := range sources {
+		for _, image := range src.toolImages {
+			tools[image] = true
+		}
+	}
+	pick := func(kind string, values func(runValues) []namedValue) string {
+		for _, src := range sources {
+			vals := values(src)
+			for _, n := range names {
+				for _, v := range vals {
+					if v.Name != n {
+						continue
+					}
+					image := strings.TrimSpace(v.Value)
+					switch {
+					case image == "":
+						continue
+					case kind == "param" && tools[image]:
+						notes = append(notes, fmt.Sprintf("%s: param %s %s is the image of a step, not a base image", src.from, n, quote(image)))
+						continue
+					}
+					if _, err := name.ParseReference(image); err != nil {
+						notes = append(notes, clip(fmt.Sprintf("%s: %s %s %s is not an image reference: %v", src.from, kind, n, quote(image), err)))
+						continue
+					}
+					return image
+				}
+			}
+		}
+		return ""
+	}
+	if image := pick("result", func(v runValues) []namedValue { return v.results }); image != "" {
+		return image, notes
+	}
+	return pick("param", func(v runValues) []namedValue { return v.params }), notes
+}
+
+// hasTag reports whether a reference without digest names a tag.
+func hasTag(ref string) bool {
+	i := strings.LastIndex(ref, ":")
+	return i > strings.LastIndex(ref, "/")
+}
+
+// badName describes why a reference was refused.
+func badName(err error) string {
+	if err == nil {
+		return "empty digest after @"
+	}
+	return err.Error()
+}
+
+// quote quotes an outside value for a note, cut to maxQuoted bytes.
+func quote(s string) string {
+	if len(s) > maxQuoted {
+		return fmt.Sprintf("%q…", truncateUTF8(s, maxQuoted))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// clip cuts a note to maxNote bytes: the name package's errors repeat the whole value.
+func clip(note string) string {
+	if len(note) > maxNote {
+		return truncateUTF8(note, maxNote) + "…"
+	}
+	return note
+}
+
+// step is one step container of a TaskRun's pod.
+type step struct{ name, container string }
+
+// tektonLog streams the step logs of every section's pod into path, each headed by
+// "[task/step]". What cannot be had (a TaskRun or pod that is gone, a container that never
+// ran) is written as "[task/step] log unavailable: reason" and listed in Record.Log.Missing.
+// Being refused pods or pods/log is an error naming the permission: a Task without it would
+// otherwise miss every log quietly.
+func tektonLog(ctx context.Context, c Clients, rec *Record, sections []logSection, path string) error {
+	if c.Kube == nil {
+		return errors.New("no Kubernetes client for the pod logs")
+	}
+	l, err := createLog(path)
+	if err != nil {
+		return err
+	}
+	w := &sectionWriter{pods: c.Kube.CoreV1().Pods(rec.Namespace), namespace: rec.Namespace, log: l}
+	for _, s := range sections {
+		if err := w.section(ctx, s); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	if err := finishLog(rec, l); err != nil {
+		return err
+	}
+	rec.Log.Missing = w.missingSummary()
+	return nil
+}
+
+// sectionWriter writes the log sections of TaskRuns into one log file.
+type sectionWriter struct {
+	pods      typedcorev1.PodInterface
+	namespace string
+	log       *logFile
+	missing   []string
+}
+
+// section writes one TaskRun's steps.
+func (w *sectionWriter) section(ctx context.Context, s logSection) error {
+	if s.taskRun == nil {
+		return w.unavailable(s.task, "", s.gone)
+	}
+	tr := s.taskRun
+	podName := tr.Status.PodName
+	if podName == "" {
+		return w.unavailableSteps(s.task, stepsOf(tr, nil), "the taskrun has no pod ("+taskRunCondition(tr).String()+")")
+	}
+	pod, err := w.pods.Get(ctx, podName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return w.unavailableSteps(s.task, stepsOf(tr, nil), "pod "+podName+" is gone")
+	case err != nil:
+		return fmt.Errorf("reading pod %s of taskrun %s: %w", podName, tr.Name, apiError(err, "get", podsResource, w.namespace))
+	}
+	steps := stepsOf(tr, pod)
+	if len(steps) == 0 {
+		return w.unavailable(s.task, "", "pod "+podName+" has no step containers")
+	}
+	for _, st := range steps {
+		if err := w.step(ctx, s.task, podName, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step streams one step container's log.
+func (w *sectionWriter) step(ctx context.Context, task, podName string, st step) error {
+	stream, err := w.pods.GetLogs(podName, &corev1.PodLogOptions{Container: st.container}).Stream(ctx)
+	if err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) || apierrors.IsGone(err) {
+			return w.unavailable(task, st.name, apiMessage(err))
+		}
+		return fmt.Errorf("reading the log of container %s of pod %s: %w", st.container, podName, apiError(err, "get", podLogResource, w.namespace))
+	}
+	defer stream.Close()
+	if _, err := io.WriteString(w.log, "["+task+"/"+st.name+"]\n"); err != nil {
+		return err
+	}
+	r := &lastByteReader{r: stream}
+	if _, err := w.log.copyFrom(r); err != nil {
+		return fmt.Errorf("streaming the log of container %s of pod %s to %s: %w", st.container, podName, w.log.path, err)
+	}
+	if r.n > 0 && r.last != '\n' {
+		if _, err := io.WriteString(w.log, "\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unavailableSteps notes every step of a task as unavailable, or the task when its steps
+// are not known.
+func (w *sectionWriter) unavailableSteps(task string, steps []step, reason string) error {
+	if len(steps) == 0 {
+		return w.unavailable(task, "", reason)
+	}
+	for _, st := range steps {
+		if err := w.unavailable(task, st.name, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unavailable writes "[task/step] log unavailable: reason" and remembers the reason.
+func (w *sectionWriter) unavailable(task, stepName, reason string) error {
+	head := task
+	if stepName != "" {
+		head += "/" + stepName
+	}
+	reason = strings.Join(strings.Fields(reason), " ")
+	w.missing = append(w.missing, head+": "+reason)
+	_, err := io.WriteString(w.log, "["+head+"] log unavailable: "+reason+"\n")
+	return err
+}
+
+// missingSummary joins the missing sections for Record.Log.Missing, at most maxMissing.
+func (w *sectionWriter) missingSummary() string {
+	if len(w.missing) <= maxMissing {
+		return strings.Join(w.missing, "; ")
+	}
+	return strings.Join(w.missing[:maxMissing], "; ") + fmt.Sprintf("; and %d more", len(w.missing)-maxMissing)
+}
+
+// stepsOf lists a TaskRun's step containers in step order: from status.steps, else the
+// pod's step- containers, else the steps of status.taskSpec.
+func stepsOf(tr *pipelinev1.TaskRun, pod *corev1.Pod) []step {
+	var steps []step
+	for _, s := range tr.Status.Steps {
+		container := s.Container
+		if container == "" {
+			container = stepPrefix + s.Name
+		}
+		stepName := s.Name
+		if stepName == "" {
+			stepName = strings.TrimPrefix(container, stepPrefix)
+		}
+		steps = append(steps, step{name: stepName, container: container})
+	}
+	if len(steps) > 0 {
+		return steps
+	}
+	if pod != nil {
+		for _, c := range pod.Spec.Containers {
+			if n, ok := strings.CutPrefix(c.Name, stepPrefix); ok {
+				steps = append(steps, step{name: n, container: c.Name})
+			}
+		}
+		return steps
+	}
+	if tr.Status.TaskSpec != nil {
+		for i, s := range tr.Status.TaskSpec.Steps {
+			n := s.Name
+			if n == "" {
+				n = fmt.Sprintf("unnamed-%d", i)
+			}
+			steps = append(steps, step{name: n, container: stepPrefix + n})
+		}
+	}
+	return steps
+}
+
+// lastByteReader remembers the last byte read, so that a section not ending in a newline
+// can be ended before the next header.
+type lastByteReader struct {
+	r    io.Reader
+	n    int64
+	last byte
+}
+
+func (r *lastByteReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.n += int64(n)
+		r.last = p[n-1]
+	}
+	return n, err
+}

@@ -1,0 +1,186 @@
+// Package collect is collect-build's run: load the cluster configuration, collect one
+// build, write its Tekton results and print its record.
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/kube"
+	"github.com/thoth-station/build-watcher/internal/result"
+	"github.com/thoth-station/build-watcher/internal/usage"
+)
+
+// Output formats.
+const (
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// Result names written into the results directory.
+const (
+	ResultPhase          = "phase"
+	ResultBaseImage      = "base-image"
+	ResultOutputImage    = "output-image"
+	ResultLogPath        = "log-path"
+	ResultFailureSummary = "failure-summary"
+)
+
+// Options is one collect-build run.
+type Options struct {
+	// BuildRef is kind/namespace/name; or Kind, Namespace and Name apart (Namespace
+	// defaults to the configuration's).
+	BuildRef              string
+	Kind, Namespace, Name string
+	// Kubeconfig is a path; empty: in-cluster or the default loading rules.
+	Kubeconfig string
+	// LogFile receives the build log; empty: not fetched.
+	LogFile string
+	// ResultsDir receives the Tekton results; empty: none.
+	ResultsDir string
+	// Format is FormatText or FormatJSON.
+	Format string
+	// Wait and Timeout wait for a build that has not finished.
+	Wait    bool
+	Timeout time.Duration
+	// BaseImageFrom names Tekton results/params holding the base image.
+	BaseImageFrom []string
+	// REST, when set, is used instead of loading a configuration (tests, the watcher).
+	REST *rest.Config
+}
+
+// Streams are the outputs of a run.
+type Streams struct {
+	Stdout io.Writer
+	Logger *slog.Logger
+}
+
+// ref works out which build to collect.
+func (o *Options) ref(defaultNamespace string) (build.Ref, error) {
+	if o.BuildRef != "" {
+		if o.Kind != "" || o.Name != "" {
+			return build.Ref{}, usage.Errorf("--build-ref and --kind/--name conflict: give one of them")
+		}
+		ref, err := build.ParseRef(o.BuildRef)
+		if err != nil {
+			return build.Ref{}, usage.Errorf("--build-ref: %w", err)
+		}
+		return ref, nil
+	}
+	if o.Name == "" {
+		return build.Ref{}, usage.Errorf("which build? give --build-ref kind/namespace/name, or --kind and --name (and --namespace)")
+	}
+	ns := o.Namespace
+	if ns == "" {
+		ns = defaultNamespace
+	}
+	ref := build.Ref{Kind: build.Kind(strings.ToLower(o.Kind)), Namespace: ns, Name: o.Name}
+	if err := ref.Validate(); err != nil {
+		return build.Ref{}, usage.Errorf("--kind/--namespace/--name: %w", err)
+	}
+	return ref, nil
+}
+
+// Run collects the build and reports it.
+func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
+	if o.Format != FormatText && o.Format != FormatJSON {
+		return nil, usage.Errorf("--output must be %s or %s, not %q", FormatText, FormatJSON, o.Format)
+	}
+	if o.Timeout < 0 {
+		return nil, usage.Errorf("--timeout must not be negative")
+	}
+	results, err := result.NewWriter(o.ResultsDir)
+	if err != nil {
+		return nil, usage.Errorf("--results-dir: %w", err)
+	}
+	cfg, ns := o.REST, "default"
+	if cfg == nil {
+		loaded, err := kube.Load(o.Kubeconfig)
+		if err != nil {
+			return nil, usage.Wrap(err)
+		}
+		cfg, ns = loaded.REST, loaded.Namespace
+	}
+	ref, err := o.ref(ns)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := build.NewClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Logger.DebugContext(ctx, "collecting", "build", ref.String())
+	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: o.LogFile, Wait: o.Wait, Timeout: o.Timeout, BaseImageFrom: o.BaseImageFrom})
+	if err != nil {
+		return nil, err
+	}
+	if rec.Log.Missing != "" {
+		s.Logger.WarnContext(ctx, "no build log", "build", ref.String(), "reason", rec.Log.Missing)
+	}
+	if err := writeResults(results, rec); err != nil {
+		return rec, err
+	}
+	return rec, report(s.Stdout, o.Format, rec)
+}
+
+// writeResults writes the Task results; absent values are written empty.
+func writeResults(w *result.Writer, rec *build.Record) error {
+	for _, r := range []struct{ name, value string }{
+		{ResultPhase, string(rec.Phase)},
+		{ResultBaseImage, rec.BaseImage},
+		{ResultOutputImage, rec.OutputImage},
+		{ResultLogPath, rec.Log.Path},
+		{ResultFailureSummary, rec.FailureSummary},
+	} {
+		if err := w.Write(r.name, r.value); err != nil {
+			if errors.Is(err, result.ErrTooLarge) {
+				return fmt.Errorf("writing result %s of %s: %w", r.name, rec.Ref(), err)
+			}
+			return fmt.Errorf("writing result %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+// report prints the record: key: value lines, or JSON.
+func report(w io.Writer, format string, rec *build.Record) error {
+	if format == FormatJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rec); err != nil {
+			return fmt.Errorf("writing the record: %w", err)
+		}
+		return nil
+	}
+	var b strings.Builder
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	line("build", rec.Ref().String())
+	line("phase", string(rec.Phase)+" ("+rec.OriginalPhase+")")
+	line("strategy", rec.Strategy)
+	line("base-image", rec.BaseImage)
+	line("output-image", rec.OutputImage)
+	if rec.Log.Path != "" {
+		line("log", fmt.Sprintf("%s (%d bytes, sha256 %s)", rec.Log.Path, rec.Log.Bytes, rec.Log.SHA256))
+	}
+	line("log-missing", rec.Log.Missing)
+	if rec.FailureSummary != "" {
+		fmt.Fprintf(&b, "failure-summary:\n  %s\n", strings.ReplaceAll(rec.FailureSummary, "\n", "\n  "))
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the record: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/usage"
+)
+
+var cp *controlplane.ControlPlane
+
+func TestMain(m *testing.M) { os.Exit(controlplane.Main(context.Background(), m, &cp)) }
+
+func streams(out *bytes.Buffer) Streams {
+	return Streams{Stdout: out, Logger: slog.New(slog.DiscardHandler)}
+}
+
+func TestRunBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{name: "no build", opts: Options{}, want: "which build?"},
+		{name: "ref and name", opts: Options{BuildRef: "build/a/b", Kind: "build", Name: "b"}, want: "conflict"},
+		{name: "bad ref", opts: Options{BuildRef: "build/a"}, want: "--build-ref"},
+		{name: "bad kind", opts: Options{Kind: "deployment", Name: "x"}, want: "is not one of"},
+		{name: "bad output", opts: Options{BuildRef: "build/a/b", Format: "yaml"}, want: "--output"},
+		{name: "negative timeout", opts: Options{BuildRef: "build/a/b", Timeout: -1}, want: "--timeout"},
+		{name: "missing results dir", opts: Options{BuildRef: "build/a/b", ResultsDir: "/nonexistent/results"}, want: "--results-dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.opts.Format == "" {
+				tt.opts.Format = FormatText
+			}
+			tt.opts.REST = cp.Config()
+			var out bytes.Buffer
+			_, err := Run(t.Context(), tt.opts, streams(&out))
+			if !errors.Is(err, usage.ErrBadInput) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want bad input naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunWritesResults(t *testing.T) {
+	ns, err := cp.CreateNamespace(t.Context(), "collect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Close()
+	cfg := front.Config(cp.Config())
+	bc, err := buildclient.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-8"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
+		Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{
+			From: corev1.ObjectReference{Kind: "DockerImage", Name: "registry.access.redhat.com/ubi9/python-311:latest"}}},
+	}}}
+	created, err := bc.BuildV1().Builds(ns).Create(t.Context(), b, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status.Phase = buildv1.BuildPhaseFailed
+	if _, err := bc.BuildV1().Builds(ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	front.SetBuildLog(ns, "app-8", []byte("Collecting tensorflow==9.9\nERROR: No matching distribution found for tensorflow==9.9\n"))
+
+	results, logFile := t.TempDir(), filepath.Join(t.TempDir(), "build.log")
+	var out bytes.Buffer
+	rec, err := Run(t.Context(), Options{BuildRef: "build/" + ns + "/app-8", LogFile: logFile, ResultsDir: results, Format: FormatText, REST: cfg}, streams(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		ResultPhase:          "Failed",
+		ResultBaseImage:      "registry.access.redhat.com/ubi9/python-311:latest",
+		ResultOutputImage:    "",
+		ResultLogPath:        logFile,
+		ResultFailureSummary: "ERROR: No matching distribution found for tensorflow==9.9",
+	}
+	for name, value := range want {
+		got, err := os.ReadFile(filepath.Join(results, name))
+		if err != nil || string(got) != value {
+			t.Errorf("result %s = %q (%v), want %q", name, got, err, value)
+		}
+	}
+	for _, line := range []string{"build: build/" + ns + "/app-8", "phase: Failed (Failed)", "failure-summary:"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("output lacks %q:\n%s", line, out.String())
+		}
+	}
+
+	out.Reset()
+	if _, err := Run(t.Context(), Options{Kind: "Build", Name: "app-8", Namespace: ns, Format: FormatJSON, REST: cfg}, streams(&out)); err != nil {
+		t.Fatal(err)
+	}
+	var got build.Record
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("JSON output: %v\n%s", err, out.String())
+	}
+	if got.UID != rec.UID || got.Phase != build.PhaseFailed || got.Log.Path != "" {
+		t.Errorf("JSON record %+v", got)
+	}
+}

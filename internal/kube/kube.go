@@ -1,0 +1,46 @@
+// Package kube loads the Kubernetes client configuration the binaries run with: the pod's
+// service account in a cluster, else a kubeconfig ($KUBECONFIG, ~/.kube/config or a path).
+package kube
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Default client rate limits: client-go's own (5 QPS) is far too low for bursts of builds.
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
+
+// Config is a loaded client configuration and the namespace it defaults to.
+type Config struct {
+	REST      *rest.Config
+	Namespace string
+}
+
+// Load returns the configuration: the kubeconfig at path when given, else in-cluster
+// config when running in a pod, else the default kubeconfig loading rules.
+func Load(path string) (*Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		if clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig) {
+			return nil, errors.New("no Kubernetes configuration: run in a pod, set KUBECONFIG or give --kubeconfig")
+		}
+		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("reading the default namespace: %w", err)
+	}
+	cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
+	return &Config{REST: cfg, Namespace: ns}, nil
+}
