@@ -4,8 +4,8 @@
 MODULE     := github.com/thoth-station/build-watcher
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS    := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
-BINARIES   := collect-build submit-thoth
-TOOLS      := thoth-standin
+BINARIES   := collect-build mirror-image submit-thoth
+TOOLS      := thoth-standin demo-cluster
 GOBIN      ?= $(shell go env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(GOBIN)/staticcheck
@@ -44,10 +44,11 @@ lint: $(STATICCHECK)
 fuzz:
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
-## bench: Go benchmarks as a table, then submit-thoth against jq+curl on a 1 GiB log (LOG_MIB=)
+## bench: Go benchmarks as a table, submit-thoth vs jq+curl on a 1 GiB log (LOG_MIB=), mirror-image vs crane and skopeo (MIRROR_MIB=)
 bench: build
 	hack/bench.sh
 	hack/bench-submit.sh
+	hack/bench-mirror.sh
 
 ## demo: build, start the Thoth stand-in, submit builds, show ids, caching, retries, cutting, redaction
 demo: build

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: what build-watcher does, end to end, against local stand-ins (no cluster and
-# no real Thoth needed). It starts the Thoth stand-in, which validates every request
-# against the User API's OpenAPI document, and submits builds with bin/submit-thoth.
+# no real Thoth needed). First a real kube-apiserver with OpenShift and Tekton builds that
+# are collected and submitted (bin/demo-cluster; the first run builds the control plane),
+# then bin/submit-thoth against the Thoth stand-in, which validates every request against
+# the User API's OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,9 @@ start_standin() {
   cat "$work/$name.log" >&2
   exit 1
 }
+
+say "A cluster: OpenShift and Tekton builds collected and submitted (real kube-apiserver, local)"
+"$bin/demo-cluster"
 
 start_standin thoth --seed 1 --registry "registry.demo.local:5000=builder:demo-S3cret"
 thoth=$url

@@ -1,0 +1,247 @@
+// Command demo-cluster is the cluster part of `make demo`: it starts a real etcd and
+// kube-apiserver with the Tekton and OpenShift CRDs, makes a successful and a failed
+// OpenShift build and a Tekton build there, the way a cluster holds them, then collects
+// each with collect-build's library and submits it with submit-thoth's client to a Thoth
+// stand-in that validates every request, and prints a summary. Everything it starts stops on
+// exit or Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/thoth"
+	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
+)
+
+const (
+	registry = "image-registry.openshift-image-registry.svc:5000"
+	digest   = "sha256:5f2b0c7e1d3a9b8c6e4f2a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "demo-cluster: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	fmt.Println("Starting etcd and kube-apiserver (the first run builds them: minutes, with progress below)...")
+	cp, err := controlplane.Start(ctx, controlplane.Options{StartTimeout: 30 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer cp.Stop()
+	tekton, err := controlplane.TektonCRDs(ctx)
+	if err != nil {
+		return err
+	}
+	openshift, err := controlplane.OpenShiftCRDs()
+	if err != nil {
+		return err
+	}
+	if err := cp.InstallCRDs(ctx, append(tekton, openshift...)...); err != nil {
+		return err
+	}
+	fmt.Printf("Control plane ready in %s, with Tekton's and OpenShift's build CRDs.\n", cp.StartupTime().Round(time.Millisecond))
+	front, err := cp.StartLogFront()
+	if err != nil {
+		return err
+	}
+	defer front.Close()
+	clients, err := build.NewClients(front.Config(cp.Config()))
+	if err != nil {
+		return err
+	}
+	ns, err := cp.CreateNamespace(ctx, "team-a")
+	if err != nil {
+		return err
+	}
+
+	standin, err := thothtest.New(thothtest.Options{})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: standin, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	defer srv.Close()
+	client, err := thoth.New("http://" + l.Addr().String())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Thoth stand-in at http://%s.\n\n", l.Addr())
+
+	refs, err := makeBuilds(ctx, clients, front, ns)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "demo-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	out := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(out, "BUILD\tPHASE\tBASE IMAGE\tOUTPUT IMAGE\tLOG\tTHOTH ANALYSES")
+	var failures []string
+	for _, ref := range refs {
+		logFile := filepath.Join(dir, ref.Name+".log")
+		rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile})
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(logFile)
+		if err != nil {
+			return err
+		}
+		sub, err := client.SubmitBuild(ctx, thoth.BuildAnalysisRequest{
+			BaseImage: rec.BaseImage, OutputImage: rec.OutputImage, BuildLog: f,
+			EnvironmentType: thoth.EnvironmentRuntime, Origin: ref.String(),
+		})
+		f.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%d B\t%s\n", ref, rec.Phase, short(rec.BaseImage), short(rec.OutputImage), rec.Log.Bytes, ids(&sub.Response))
+		if rec.FailureSummary != "" {
+			failures = append(failures, fmt.Sprintf("%s failed: %s", ref, firstLine(rec.FailureSummary)))
+		}
+	}
+	out.Flush()
+	for _, f := range failures {
+		fmt.Println(f)
+	}
+	stats := standin.Stats()
+	fmt.Printf("\nThe stand-in accepted %d submissions and rejected %d; every request was validated against the OpenAPI document.\n", stats.Accepted, stats.Rejected)
+	if stats.Rejected > 0 {
+		return errors.New("the stand-in rejected a submission")
+	}
+	return nil
+}
+
+// makeBuilds creates the builds as the OpenShift and Tekton controllers leave them.
+func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFront, ns string) ([]build.Ref, error) {
+	start, end := metav1.NewTime(time.Now().Add(-5*time.Minute)), metav1.NewTime(time.Now().Add(-time.Minute))
+	s2i := func(name string, phase buildv1.BuildPhase) *buildv1.Build {
+		return &buildv1.Build{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"buildconfig": "app"}},
+			Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
+				Type: buildv1.SourceBuildStrategyType,
+				SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage",
+					Name: "quay.io/thoth-station/s2i-thoth-ubi9-py311@sha256:1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809"}},
+			}}},
+			Status: buildv1.BuildStatus{Phase: phase, StartTimestamp: &start, CompletionTimestamp: &end},
+		}
+	}
+	ok := s2i("app-7", buildv1.BuildPhaseComplete)
+	ok.Status.OutputDockerImageReference = registry + "/" + ns + "/app:latest"
+	ok.Status.Output.To = &buildv1.BuildStatusOutputTo{ImageDigest: digest}
+	failed := s2i("app-8", buildv1.BuildPhaseFailed)
+	failed.Status.Reason = buildv1.StatusReasonGenericBuildFailed
+	logs := map[string]string{
+		"app-7": "---> Installing dependencies via micropipenv ...\nCollecting numpy==2.1.3\nSuccessfully installed numpy-2.1.3\nPush successful\n",
+		"app-8": "---> Installing dependencies ...\nCollecting tensorflow==2.18.0\nERROR: No matching distribution found for tensorflow==2.18.0\nerror: build error: exit status 1\n",
+	}
+	var refs []build.Ref
+	for _, b := range []*buildv1.Build{ok, failed} {
+		status := b.Status
+		created, err := c.Build.BuildV1().Builds(ns).Create(ctx, b, metav1.CreateOptions{})
+		if err != nil {
+			return nil, err
+		}
+		created.Status = status
+		if _, err := c.Build.BuildV1().Builds(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			return nil, err
+		}
+		front.SetBuildLog(ns, b.Name, []byte(logs[b.Name]))
+		refs = append(refs, build.Ref{Kind: build.KindBuild, Namespace: ns, Name: b.Name})
+	}
+
+	// A buildah TaskRun, its pod and step log, and the results Tekton Chains reads.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "buildah-run-1-pod"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "step-build-and-push", Image: "quay.io/buildah/stable:v1.38"}},
+	}}
+	if _, err := c.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	front.SetPodLog(ns, pod.Name, "step-build-and-push", []byte(
+		"STEP 1/4: FROM registry.access.redhat.com/ubi9/python-311:latest\nSTEP 2/4: COPY . /opt/app-root/src\nSTEP 3/4: RUN pip install -r requirements.txt\nSuccessfully installed flask-3.1.0\nSTEP 4/4: CMD [\"python\", \"app.py\"]\nWriting manifest to image destination\n"))
+	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "buildah-run-1"}, Spec: pipelinev1.TaskRunSpec{
+		TaskRef: &pipelinev1.TaskRef{Name: "buildah"},
+	}}
+	created, err := c.Tekton.TektonV1().TaskRuns(ns).Create(ctx, tr, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	created.Status = pipelinev1.TaskRunStatus{
+		Status: duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"}}},
+		TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+			PodName: pod.Name, StartTime: &start, CompletionTime: &end,
+			Steps: []pipelinev1.StepState{{Name: "build-and-push", Container: "step-build-and-push"}},
+			Results: []pipelinev1.TaskRunResult{
+				{Name: "IMAGE_URL", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues("quay.io/team-a/flask-app:v1")},
+				{Name: "IMAGE_DIGEST", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues(digest)},
+			},
+		},
+	}
+	if _, err := c.Tekton.TektonV1().TaskRuns(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return nil, err
+	}
+	return append(refs, build.Ref{Kind: build.KindTaskRun, Namespace: ns, Name: tr.Name}), nil
+}
+
+func ids(r *thoth.BuildAnalysisResponse) string {
+	s := ""
+	for _, ref := range []*thoth.AnalysisRef{r.BaseImageAnalysis, r.OutputImageAnalysis, r.BuildLogAnalysis} {
+		if ref != nil {
+			if s != "" {
+				s += " "
+			}
+			s += ref.AnalysisID
+		}
+	}
+	return s
+}
+
+// short keeps image references readable in the table.
+func short(ref string) string {
+	if len(ref) > 60 {
+		return ref[:44] + "…" + ref[len(ref)-12:]
+	}
+	return ref
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
