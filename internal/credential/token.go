@@ -1,17 +1,11 @@
 package credential
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
-
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/thoth-station/build-watcher/internal/redact"
 )
 
 // ServiceAccountTokenPath is where Kubernetes mounts a pod's service-account
@@ -21,71 +15,11 @@ const ServiceAccountTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/t
 // maxTokenBytes is the largest token file read; real tokens are a few KiB.
 const maxTokenBytes = 64 << 10
 
-// ErrNoToken is returned (wrapped) by ServiceAccountToken when neither the
-// token file nor the kubeconfig provides a token.
+// ErrNoToken is returned (wrapped) when no service-account token is found.
 var ErrNoToken = errors.New("no service-account token")
 
-// TokenSource says where ServiceAccountToken looks.
-type TokenSource struct {
-	TokenPath  string // default ServiceAccountTokenPath
-	Kubeconfig string // default: client-go's default loading rules ($KUBECONFIG, ~/.kube/config)
-}
-
-// ServiceAccountToken returns the service-account token: from TokenPath when
-// that file exists (trimmed; an empty file is an error), else the bearer
-// token of the current kubeconfig context (its token, or the content of its
-// tokenFile). When there is no token anywhere the error wraps ErrNoToken.
-// Errors never hold the token.
-func (s TokenSource) ServiceAccountToken(ctx context.Context) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("getting service-account token: %w", err)
-	}
-	path := s.TokenPath
-	if path == "" {
-		path = ServiceAccountTokenPath
-	}
-	tok, err := readToken(path)
-	if err == nil {
-		return tok, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("getting service-account token: %w", err)
-	}
-	return s.kubeconfigToken(path)
-}
-
-// kubeconfigToken returns the bearer token of the current kubeconfig
-// context. tokenPath is named in the ErrNoToken message.
-func (s TokenSource) kubeconfigToken(tokenPath string) (string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	where := "the kubeconfig ($KUBECONFIG, else ~/.kube/config)"
-	if s.Kubeconfig != "" {
-		rules.ExplicitPath = s.Kubeconfig
-		where = "kubeconfig " + s.Kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if clientcmd.IsEmptyConfig(err) {
-		return "", fmt.Errorf("%w: %s does not exist and %s is missing or empty; run inside a pod, or log in first (oc login)", ErrNoToken, tokenPath, where)
-	}
-	if err != nil {
-		// client-go's errors name files and contexts, not tokens; redact
-		// anyway in case one quotes a line of the file.
-		return "", redact.New().Error(fmt.Errorf("loading %s: %w", where, err))
-	}
-	if tok := strings.TrimSpace(cfg.BearerToken); tok != "" {
-		return tok, nil
-	}
-	if cfg.BearerTokenFile != "" {
-		return readToken(cfg.BearerTokenFile)
-	}
-	return "", fmt.Errorf("%w: %s does not exist and the current context of %s has no bearer token; run inside a pod, or log in first (oc login)", ErrNoToken, tokenPath, where)
-}
-
-// readToken reads a token file and trims surrounding white space.
-func readToken(path string) (string, error) {
+// ReadTokenFile reads a token file and trims surrounding white space.
+func ReadTokenFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("reading service-account token: %w", err)

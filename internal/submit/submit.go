@@ -20,6 +20,7 @@ import (
 
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
 	"github.com/thoth-station/build-watcher/internal/kube"
 	"github.com/thoth-station/build-watcher/internal/redact"
 	"github.com/thoth-station/build-watcher/internal/result"
@@ -95,7 +96,7 @@ type Options struct {
 	// that has no other credentials.
 	PassToken bool
 	// TokenSource says where the token is read.
-	TokenSource credential.TokenSource
+	TokenSource kubetoken.TokenSource
 
 	// ResultsDir receives one file per Tekton result; empty: none written.
 	ResultsDir string
@@ -346,7 +347,7 @@ func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyT
 
 // lazyToken reads the service-account token once, and only when an image needs it.
 type lazyToken struct {
-	source  credential.TokenSource
+	source  kubetoken.TokenSource
 	enabled bool
 	token   string
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 	"github.com/thoth-station/build-watcher/internal/usage"
@@ -47,7 +48,7 @@ func options(host string) Options {
 		MaxBodyBytes:    thoth.DefaultMaxBodyBytes,
 		EnvironmentType: thoth.EnvironmentRuntime,
 		Format:          FormatText,
-		TokenSource:     credential.TokenSource{TokenPath: "/nonexistent/token", Kubeconfig: "/nonexistent/kubeconfig"},
+		TokenSource:     kubetoken.TokenSource{TokenPath: "/nonexistent/token", Kubeconfig: "/nonexistent/kubeconfig"},
 	}
 }
 

@@ -1,8 +1,9 @@
-package credential
+package kubetoken
 
 import (
 	"context"
 	"errors"
+	"github.com/thoth-station/build-watcher/internal/credential"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -114,15 +115,15 @@ func TestServiceAccountTokenBadInput(t *testing.T) {
 	}{
 		{"no token anywhere", context.Background(), func(t *testing.T, dir string) TokenSource {
 			return TokenSource{TokenPath: filepath.Join(dir, "missing")}
-		}, ErrNoToken, []string{"missing", "run inside a pod", "oc login"}},
+		}, credential.ErrNoToken, []string{"missing", "run inside a pod", "oc login"}},
 		{"kubeconfig user without token", context.Background(), func(t *testing.T, dir string) TokenSource {
 			t.Setenv("KUBECONFIG", writeFile(t, filepath.Join(dir, "kc"), kubeconfig("    username: bob\n    password: "+secretToken)))
 			return TokenSource{TokenPath: filepath.Join(dir, "missing")}
-		}, ErrNoToken, []string{"no bearer token", "oc login"}},
+		}, credential.ErrNoToken, []string{"no bearer token", "oc login"}},
 		{"kubeconfig blank token", context.Background(), func(t *testing.T, dir string) TokenSource {
 			t.Setenv("KUBECONFIG", writeFile(t, filepath.Join(dir, "kc"), kubeconfig(`    token: "  "`)))
 			return TokenSource{TokenPath: filepath.Join(dir, "missing")}
-		}, ErrNoToken, []string{"oc login"}},
+		}, credential.ErrNoToken, []string{"oc login"}},
 		{"empty token file", context.Background(), func(t *testing.T, dir string) TokenSource {
 			t.Setenv("KUBECONFIG", writeFile(t, filepath.Join(dir, "kc"), kubeconfig("    token: "+secretToken)))
 			return TokenSource{TokenPath: writeFile(t, filepath.Join(dir, "token"), " \n")}
@@ -164,8 +165,8 @@ func TestServiceAccountTokenBadInput(t *testing.T) {
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v does not wrap %v", err, tt.wantIs)
 			}
-			if tt.wantIs != ErrNoToken && errors.Is(err, ErrNoToken) {
-				t.Errorf("error %v wraps ErrNoToken", err)
+			if tt.wantIs != credential.ErrNoToken && errors.Is(err, credential.ErrNoToken) {
+				t.Errorf("error %v wraps credential.ErrNoToken", err)
 			}
 			for _, s := range tt.wantText {
 				if !strings.Contains(err.Error(), s) {
@@ -182,10 +183,10 @@ func TestServiceAccountTokenBadInput(t *testing.T) {
 func TestServiceAccountTokenDefaultPath(t *testing.T) {
 	isolate(t)
 	_, err := TokenSource{}.ServiceAccountToken(context.Background())
-	if _, statErr := os.Stat(ServiceAccountTokenPath); statErr == nil {
+	if _, statErr := os.Stat(credential.ServiceAccountTokenPath); statErr == nil {
 		t.Skip("running in a pod: the default token file exists")
 	}
-	if !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), ServiceAccountTokenPath) {
-		t.Errorf("ServiceAccountToken = %v, want ErrNoToken naming %s", err, ServiceAccountTokenPath)
+	if !errors.Is(err, credential.ErrNoToken) || !strings.Contains(err.Error(), credential.ServiceAccountTokenPath) {
+		t.Errorf("ServiceAccountToken = %v, want credential.ErrNoToken naming %s", err, credential.ServiceAccountTokenPath)
 	}
 }

@@ -1,0 +1,110 @@
+// Command mirror-image copies a build's image, every platform of an index, from the
+// cluster's registry to a registry Thoth can pull from, keeps and verifies its digest, and
+// reports the copy as repository@digest.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/thoth-station/build-watcher/internal/cliapp"
+	"github.com/thoth-station/build-watcher/internal/cliflags"
+	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/mirror"
+	"github.com/thoth-station/build-watcher/internal/result"
+	"github.com/thoth-station/build-watcher/internal/usage"
+	"github.com/thoth-station/build-watcher/internal/version"
+)
+
+// Output formats.
+const (
+	formatText = "text"
+	formatJSON = "json"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	os.Exit(cliapp.ExitCode(os.Stderr, "mirror-image", err))
+}
+
+func newApp() *cli.App {
+	app := cliapp.New("mirror-image", "copy an image (every platform of an index) to a registry Thoth can pull from, keeping its digest")
+	passToken := cliflags.PassTokenFlag("the source image")
+	if f, ok := passToken.(*cli.BoolFlag); ok {
+		// mirror-image reads the token file only: it links no Kubernetes client.
+		f.Usage = "use the pod's service-account token (the file " + credential.ServiceAccountTokenPath +
+			", no kubeconfig) as the password of user " + mirror.TokenUser + " for the source image when it has no other credentials (OpenShift's internal registry)"
+	}
+	app.Flags = append(append([]cli.Flag{
+		&cli.StringFlag{Name: "source", Usage: "image to copy: repo:tag, repo@sha256:... or repo:tag@sha256:...; an index is copied with every platform", EnvVars: []string{"THOTH_SOURCE_IMAGE"}},
+		&cli.StringFlag{Name: "push-registry", Usage: "registry to copy to, named after the source: REGISTRY[/PATH] (default mode) or REGISTRY/REPOSITORY (flat mode)", EnvVars: []string{"THOTH_PUSH_REGISTRY"}},
+		&cli.StringFlag{Name: "push-mode", Usage: "default (REG/<name>:<tag>) or flat (REG:<name>-<tag>, every image a tag of one repository, as for quay.io)", Value: string(mirror.PushModeDefault), EnvVars: []string{"THOTH_PUSH_MODE"}},
+		&cli.StringFlag{Name: "destination", Usage: "name the copy exactly instead of --push-registry; without a tag or digest it keeps the source's", EnvVars: []string{"THOTH_DESTINATION_IMAGE"}},
+		&cli.IntFlag{Name: "jobs", Usage: "blobs copied at once", Value: mirror.DefaultJobs, EnvVars: []string{"THOTH_MIRROR_JOBS"}},
+		&cli.StringFlag{Name: cliflags.CAFile, Usage: "PEM file of extra CA certificates to trust for both registries", EnvVars: []string{"THOTH_CA_FILE"}, TakesFile: true},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to this registry (HOST or HOST:PORT; repeat the flag, or separate with commas in the variable); every other registry is reached over HTTPS only", EnvVars: []string{"THOTH_INSECURE_REGISTRIES"}},
+		passToken,
+		cliflags.ResultsDirFlag(),
+		&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (they appear for copies longer than a second)", EnvVars: []string{"THOTH_QUIET"}},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (image: repo@sha256:...) or json (what was copied, with counts)", Value: formatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
+		cliflags.VerboseFlag(),
+	}, cliflags.RegistryFlags(cliflags.Src, "the source image")...), cliflags.RegistryFlags(cliflags.Dst, "the destination image")...)
+	app.Action = run
+	return app
+}
+
+func run(cCtx *cli.Context) error {
+	if err := cliapp.NoArgs(cCtx); err != nil {
+		return err
+	}
+	format := cCtx.String("output")
+	if format != formatText && format != formatJSON {
+		return usage.Errorf("--output must be %s or %s, not %q", formatText, formatJSON, format)
+	}
+	src := cCtx.String("source")
+	dst, err := mirror.Target(src, cCtx.String("destination"), cCtx.String("push-registry"), mirror.PushMode(cCtx.String("push-mode")))
+	if err != nil {
+		return err
+	}
+	results, err := result.NewWriter(cCtx.String(cliflags.ResultsDir))
+	if err != nil {
+		return usage.Errorf("--results-dir: %w", err)
+	}
+	var progress io.Writer = cCtx.App.ErrWriter
+	if cCtx.Bool("quiet") {
+		progress = nil
+	}
+	res, err := mirror.Mirror(cCtx.Context, src, dst,
+		mirror.WithSource(mirror.Registry(cliflags.RegistryValues(cCtx, cliflags.Src))),
+		mirror.WithDestination(mirror.Registry(cliflags.RegistryValues(cCtx, cliflags.Dst))),
+		mirror.WithPassToken(cCtx.Bool(cliflags.PassToken)),
+		mirror.WithCAFile(cCtx.String(cliflags.CAFile)),
+		mirror.WithInsecureRegistries(cCtx.StringSlice("insecure-registry")...),
+		mirror.WithJobs(cCtx.Int("jobs")),
+		mirror.WithProgress(progress),
+		mirror.WithLogger(cliflags.Logger(cCtx.Bool(cliflags.Verbose))),
+		mirror.WithUserAgent("build-watcher/mirror-image "+version.Version),
+	)
+	if err != nil {
+		return err
+	}
+	if err := results.Write(mirror.ResultImage, res.Image); err != nil {
+		return err
+	}
+	if format == formatJSON {
+		enc := json.NewEncoder(cCtx.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	_, err = fmt.Fprintf(cCtx.App.Writer, "image: %s\n", res.Image)
+	return err
+}
