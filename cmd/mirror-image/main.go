@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -101,9 +100,7 @@ func run(cCtx *cli.Context) error {
 		return err
 	}
 	if format == formatJSON {
-		enc := json.NewEncoder(cCtx.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return cliapp.PrintJSON(cCtx.App.Writer, res)
 	}
 	_, err = fmt.Fprintf(cCtx.App.Writer, "image: %s\n", res.Image)
 	return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
-	"github.com/thoth-station/build-watcher/internal/cliapp"
+	"github.com/thoth-station/build-watcher/internal/cliapp/clitest"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/registrytest"
 	"github.com/thoth-station/build-watcher/internal/version"
@@ -20,11 +17,7 @@ import (
 // runApp runs the app as main does and returns the exit code, stdout and stderr.
 func runApp(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	app := newApp()
-	app.Writer, app.ErrWriter = &stdout, &stderr
-	err := app.RunContext(t.Context(), append([]string{"mirror-image"}, args...))
-	return cliapp.ExitCode(&stderr, "mirror-image", err), stdout.String(), stderr.String()
+	return clitest.Run(t, newApp(), args...)
 }
 
 // clearEnv unsets the variables the flags read, so that the caller's environment does not
@@ -167,31 +160,7 @@ func TestFailureLeavesNoResult(t *testing.T) {
 // TestREADMEDocumentsEveryFlag keeps --help and the README in agreement: every flag and
 // environment variable of the binary appears in the README.
 func TestREADMEDocumentsEveryFlag(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range newApp().Flags {
-		for _, name := range f.Names() {
-			want := "--" + name
-			if len(name) == 1 {
-				want = "-" + name
-			}
-			if !bytes.Contains(readme, []byte("`"+want+"`")) {
-				t.Errorf("README does not document %s", want)
-			}
-		}
-		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
-			for _, env := range ev.GetEnvVars() {
-				if !bytes.Contains(readme, []byte("`"+env+"`")) {
-					t.Errorf("README does not name %s (of --%s)", env, f.Names()[0])
-				}
-			}
-		}
-		if _, ok := f.(cli.DocGenerationFlag); !ok {
-			t.Errorf("flag %s has no usage text", f.Names()[0])
-		}
-	}
+	clitest.READMEDocumentsFlags(t, newApp(), "../../README.md")
 }
 
 // TestNoKubernetesDependency keeps mirror-image small and free of cluster access, in the

@@ -3,6 +3,7 @@
 package cliapp
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,4 +61,14 @@ func ExitCode(stderr io.Writer, name string, err error) int {
 		return ExitBadInput
 	}
 	return ExitFailure
+}
+
+// PrintJSON writes v to w as indented JSON, the binaries' --output json.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing JSON output: %w", err)
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ package collect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/kube"
 	"github.com/thoth-station/build-watcher/internal/result"
 	"github.com/thoth-station/build-watcher/internal/usage"
@@ -154,12 +154,7 @@ func writeResults(w *result.Writer, rec *build.Record) error {
 // report prints the record: key: value lines, or JSON.
 func report(w io.Writer, format string, rec *build.Record) error {
 	if format == FormatJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rec); err != nil {
-			return fmt.Errorf("writing the record: %w", err)
-		}
-		return nil
+		return cliapp.PrintJSON(w, rec)
 	}
 	var b strings.Builder
 	line := func(k, v string) {

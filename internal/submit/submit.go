@@ -5,7 +5,6 @@ package submit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
 	"github.com/thoth-station/build-watcher/internal/kube"
@@ -426,12 +426,7 @@ func id(ref *thoth.AnalysisRef) string {
 // report prints the answer: one line per analysis id, or the decoded answer as JSON.
 func report(w io.Writer, format string, resp *thoth.BuildAnalysisResponse) error {
 	if format == FormatJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(resp); err != nil {
-			return fmt.Errorf("writing the answer: %w", err)
-		}
-		return nil
+		return cliapp.PrintJSON(w, resp)
 	}
 	var b strings.Builder
 	for _, line := range []struct {
