@@ -1,8 +1,9 @@
 // Command demo-cluster is the cluster part of `make demo`: it starts a real etcd and
-// kube-apiserver with the Tekton and OpenShift CRDs, makes a successful and a failed
-// OpenShift build and a Tekton build there, the way a cluster holds them, then collects
-// each with collect-build's library and submits it with submit-thoth's client to a Thoth
-// stand-in that validates every request, and prints a summary. Everything it starts stops on
+// kube-apiserver with the Tekton and OpenShift CRDs and two registries, makes a successful
+// and a failed OpenShift build and a Tekton build there, the way a cluster holds them, then
+// collects each with collect-build's library, mirrors the cluster-internal output image to
+// the push registry with mirror-image's library, and submits it with submit-thoth's client
+// to a Thoth stand-in that validates every request, and prints a summary. Everything it starts stops on
 // exit or Ctrl-C.
 package main
 
@@ -10,15 +11,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	buildv1 "github.com/openshift/api/build/v1"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,14 +37,13 @@ import (
 
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 )
 
-const (
-	registry = "image-registry.openshift-image-registry.svc:5000"
-	digest   = "sha256:5f2b0c7e1d3a9b8c6e4f2a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
-)
+// digest is the Tekton build's output digest (an image on quay.io, not mirrored).
+const digest = "sha256:5f2b0c7e1d3a9b8c6e4f2a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -97,7 +105,17 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("Thoth stand-in at http://%s.\n\n", l.Addr())
 
-	refs, err := makeBuilds(ctx, clients, front, ns)
+	internal, push := startRegistries()
+	defer internal.Close()
+	defer push.Close()
+	internalHost, pushHost := strings.TrimPrefix(internal.URL, "http://"), strings.TrimPrefix(push.URL, "http://")
+	output, err := pushImage(internalHost + "/" + "team-a/app:latest")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Registries: the cluster's at %s, the push registry Thoth reaches at %s.\n\n", internalHost, pushHost)
+
+	refs, err := makeBuilds(ctx, clients, front, ns, output)
 	if err != nil {
 		return err
 	}
@@ -109,12 +127,24 @@ func run(ctx context.Context) error {
 
 	out := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(out, "BUILD\tPHASE\tBASE IMAGE\tOUTPUT IMAGE\tLOG\tTHOTH ANALYSES")
-	var failures []string
+	var failures, mirrored []string
 	for _, ref := range refs {
 		logFile := filepath.Join(dir, ref.Name+".log")
 		rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile})
 		if err != nil {
 			return err
+		}
+		if strings.HasPrefix(rec.OutputImage, internalHost+"/") {
+			dst, err := mirror.Destination(rec.OutputImage, pushHost+"/thoth", mirror.PushModeDefault)
+			if err != nil {
+				return err
+			}
+			res, err := mirror.Mirror(ctx, rec.OutputImage, dst, mirror.WithInsecureRegistries(internalHost, pushHost))
+			if err != nil {
+				return err
+			}
+			mirrored = append(mirrored, fmt.Sprintf("%s: mirrored %s -> %s (%d layers, digest kept)", ref, short(rec.OutputImage), res.Image, res.Layers))
+			rec.OutputImage = res.Image
 		}
 		f, err := os.Open(logFile)
 		if err != nil {
@@ -134,8 +164,8 @@ func run(ctx context.Context) error {
 		}
 	}
 	out.Flush()
-	for _, f := range failures {
-		fmt.Println(f)
+	for _, line := range append(mirrored, failures...) {
+		fmt.Println(line)
 	}
 	stats := standin.Stats()
 	fmt.Printf("\nThe stand-in accepted %d submissions and rejected %d; every request was validated against the OpenAPI document.\n", stats.Accepted, stats.Rejected)
@@ -145,8 +175,35 @@ func run(ctx context.Context) error {
 	return nil
 }
 
+// startRegistries starts two go-containerregistry registries on loopback: the cluster's
+// internal one and the push registry.
+func startRegistries() (internal, push *httptest.Server) {
+	quiet := ggcrregistry.Logger(log.New(io.Discard, "", 0))
+	return httptest.NewServer(ggcrregistry.New(quiet)), httptest.NewServer(ggcrregistry.New(quiet))
+}
+
+// pushImage pushes a random 3-layer image as the successful build's output.
+func pushImage(ref string) (string, error) {
+	img, err := random.Image(1<<20, 3)
+	if err != nil {
+		return "", err
+	}
+	tag, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(tag, img); err != nil {
+		return "", fmt.Errorf("pushing the demo image: %w", err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return ref + "@" + d.String(), nil
+}
+
 // makeBuilds creates the builds as the OpenShift and Tekton controllers leave them.
-func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFront, ns string) ([]build.Ref, error) {
+func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFront, ns, output string) ([]build.Ref, error) {
 	start, end := metav1.NewTime(time.Now().Add(-5*time.Minute)), metav1.NewTime(time.Now().Add(-time.Minute))
 	s2i := func(name string, phase buildv1.BuildPhase) *buildv1.Build {
 		return &buildv1.Build{
@@ -160,8 +217,9 @@ func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFro
 		}
 	}
 	ok := s2i("app-7", buildv1.BuildPhaseComplete)
-	ok.Status.OutputDockerImageReference = registry + "/" + ns + "/app:latest"
-	ok.Status.Output.To = &buildv1.BuildStatusOutputTo{ImageDigest: digest}
+	tagRef, outDigest, _ := strings.Cut(output, "@")
+	ok.Status.OutputDockerImageReference = tagRef
+	ok.Status.Output.To = &buildv1.BuildStatusOutputTo{ImageDigest: outDigest}
 	failed := s2i("app-8", buildv1.BuildPhaseFailed)
 	failed.Status.Reason = buildv1.StatusReasonGenericBuildFailed
 	logs := map[string]string{
