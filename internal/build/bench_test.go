@@ -3,6 +3,7 @@ package build
 import (
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
+	"github.com/thoth-station/build-watcher/internal/modroot"
 )
 
 // BenchmarkCollectLog1GiB streams a generated 1 GiB build log through the API (the log
@@ -112,4 +114,62 @@ func vmHWM() float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkCollectBuildBinary1GiB runs the collect-build binary itself, out of process,
+// on a 1 GiB build log and reports its own peak RSS (the goal is at most 50 MiB) and rate.
+func BenchmarkCollectBuildBinary1GiB(b *testing.B) {
+	const size = 1 << 30
+	root, err := modroot.Find()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "collect-build")
+	if out, err := exec.CommandContext(b.Context(), "go", "build", "-o", bin, filepath.Join(root, "cmd", "collect-build")).CombinedOutput(); err != nil {
+		b.Fatalf("building collect-build: %v\n%s", err, out)
+	}
+	ns, err := cp.CreateNamespace(b.Context(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer front.Close()
+	clients, err := NewClients(front.Config(cp.Config()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	created, err := clients.Build.BuildV1().Builds(ns).Create(b.Context(), sourceBuild("big-2", ""), metav1.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	created.Status.Phase = buildv1.BuildPhaseFailed
+	if _, err := clients.Build.BuildV1().Builds(ns).UpdateStatus(b.Context(), created, metav1.UpdateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	front.SetBuildLogSource(ns, "big-2", func() io.Reader { return buildlogtest.NewGenerated(size) })
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	// The front serves plain HTTP on loopback and acts as the admin for callers without a token.
+	config := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"" + front.URL() + "\"}}]\n" +
+		"users: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
+	if err := os.WriteFile(kubeconfig, []byte(config), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var peak int64
+	b.SetBytes(size)
+	for b.Loop() {
+		os.Remove(filepath.Join(dir, "build.log"))
+		cmd := exec.CommandContext(b.Context(), bin, "--kubeconfig", kubeconfig, "--build-ref", "build/"+ns+"/big-2",
+			"--log-file", filepath.Join(dir, "build.log"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("collect-build: %v\n%s", err, out)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peak = max(peak, ru.Maxrss) // KiB on Linux
+		}
+	}
+	b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 }
