@@ -16,14 +16,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
+	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/modroot"
 )
 
-// BenchmarkCollectLog1GiB streams a generated 1 GiB build log through the API (the log
-// front) into a file with Collect, and the same bytes from the same source with a plain
-// io.Copy into a file, and reports both rates, their ratio and Collect's peak heap.
-func BenchmarkCollectLog1GiB(b *testing.B) {
-	const size = 1 << 30
+// bigLogBuild makes a failed OpenShift build whose log is a generated stream of size bytes
+// served by a log front, and returns its namespace, the front and clients through it.
+func bigLogBuild(b *testing.B, name string, size int64) (string, *controlplane.LogFront, Clients) {
+	b.Helper()
 	ns, err := cp.CreateNamespace(b.Context(), "bench")
 	if err != nil {
 		b.Fatal(err)
@@ -32,12 +32,12 @@ func BenchmarkCollectLog1GiB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer front.Close()
+	b.Cleanup(func() { front.Close() })
 	clients, err := NewClients(front.Config(cp.Config()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	created, err := clients.Build.BuildV1().Builds(ns).Create(b.Context(), sourceBuild("big-1", ""), metav1.CreateOptions{})
+	created, err := clients.Build.BuildV1().Builds(ns).Create(b.Context(), sourceBuild(name, ""), metav1.CreateOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,7 +45,16 @@ func BenchmarkCollectLog1GiB(b *testing.B) {
 	if _, err := clients.Build.BuildV1().Builds(ns).UpdateStatus(b.Context(), created, metav1.UpdateOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	front.SetBuildLogSource(ns, "big-1", func() io.Reader { return buildlogtest.NewGenerated(size) })
+	front.SetBuildLogSource(ns, name, func() io.Reader { return buildlogtest.NewGenerated(size) })
+	return ns, front, clients
+}
+
+// BenchmarkCollectLog1GiB streams a generated 1 GiB build log through the API (the log
+// front) into a file with Collect, and the same bytes from the same source with a plain
+// io.Copy into a file, and reports both rates, their ratio and Collect's peak heap.
+func BenchmarkCollectLog1GiB(b *testing.B) {
+	const size = 1 << 30
+	ns, _, clients := bigLogBuild(b, "big-1", size)
 	dir := b.TempDir()
 	ref := Ref{Kind: KindBuild, Namespace: ns, Name: "big-1"}
 
@@ -129,28 +138,7 @@ func BenchmarkCollectBuildBinary1GiB(b *testing.B) {
 	if out, err := exec.CommandContext(b.Context(), "go", "build", "-o", bin, filepath.Join(root, "cmd", "collect-build")).CombinedOutput(); err != nil {
 		b.Fatalf("building collect-build: %v\n%s", err, out)
 	}
-	ns, err := cp.CreateNamespace(b.Context(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer front.Close()
-	clients, err := NewClients(front.Config(cp.Config()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	created, err := clients.Build.BuildV1().Builds(ns).Create(b.Context(), sourceBuild("big-2", ""), metav1.CreateOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	created.Status.Phase = buildv1.BuildPhaseFailed
-	if _, err := clients.Build.BuildV1().Builds(ns).UpdateStatus(b.Context(), created, metav1.UpdateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	front.SetBuildLogSource(ns, "big-2", func() io.Reader { return buildlogtest.NewGenerated(size) })
+	ns, front, _ := bigLogBuild(b, "big-2", size)
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	// The front serves plain HTTP on loopback and acts as the admin for callers without a token.
 	config := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"" + front.URL() + "\"}}]\n" +
