@@ -12,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
 )
 
 // userParamsEnv is the env var of OSBS/atomic-reactor Custom builds that holds their
@@ -25,17 +23,9 @@ func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*R
 	if c.Build == nil {
 		return nil, errors.New("no OpenShift build client")
 	}
-	b, err := c.Build.BuildV1().Builds(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	b, _, err := finishedRun(ctx, buildAPI(c, ref.Namespace), ref, opts)
 	if err != nil {
-		return nil, apiError(err, "get", "builds.build.openshift.io", ref.Namespace)
-	}
-	if !buildFinished(b.Status.Phase) {
-		if !opts.Wait {
-			return nil, fmt.Errorf("%w: it is %s (use --wait to wait for it)", ErrNotFinished, b.Status.Phase)
-		}
-		if b, err = waitForBuild(ctx, c, ref, b, opts.Timeout); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	rec := &Record{
 		Kind:          KindBuild,
@@ -97,77 +87,32 @@ func buildPhase(p buildv1.BuildPhase) Phase {
 	return PhaseError
 }
 
-// waitForBuild watches the build until its phase is final or timeout passes.
-func waitForBuild(ctx context.Context, c Clients, ref Ref, b *buildv1.Build, timeout time.Duration) (*buildv1.Build, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	builds := c.Build.BuildV1().Builds(ref.Namespace)
-	rv := b.ResourceVersion
-	for {
-		w, err := builds.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", ref.Name).String(),
-			ResourceVersion: rv,
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, waitTimeout(ctx, timeout, b.Status.Phase)
-			}
-			return nil, apiError(err, "watch", "builds.build.openshift.io", ref.Namespace)
-		}
-		b2, done, err := untilFinished(ctx, w)
-		w.Stop()
-		switch {
-		case done:
-			return b2, nil
-		case ctx.Err() != nil:
-			return nil, waitTimeout(ctx, timeout, b.Status.Phase)
-		case err != nil:
-			// The watch broke (expired resource version, server restart): read again.
-			fresh, getErr := builds.Get(ctx, ref.Name, metav1.GetOptions{})
-			if getErr != nil {
-				return nil, apiError(getErr, "get", "builds.build.openshift.io", ref.Namespace)
-			}
-			if buildFinished(fresh.Status.Phase) {
-				return fresh, nil
-			}
-			b, rv = fresh, fresh.ResourceVersion
-		default:
-			rv = ""
-		}
+// buildsResource names OpenShift builds in errors and RBAC hints.
+const buildsResource = "builds.build.openshift.io"
+
+// buildAPI reads and watches OpenShift builds like Tekton runs, a final phase standing for
+// a Succeeded condition that is True (Complete) or False (Failed, Error, Cancelled).
+func buildAPI(c Clients, namespace string) runAPI[*buildv1.Build] {
+	builds := c.Build.BuildV1().Builds(namespace)
+	return runAPI[*buildv1.Build]{
+		resource: buildsResource, namespace: namespace, get: builds.Get, watch: builds.Watch,
+		condition: buildCondition,
 	}
 }
 
-// untilFinished reads watch events until the build is final, the watch ends or ctx ends.
-func untilFinished(ctx context.Context, w watch.Interface) (*buildv1.Build, bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil, false, nil
-			}
-			switch ev.Type {
-			case watch.Error:
-				return nil, false, apierrors.FromObject(ev.Object)
-			case watch.Deleted:
-				return nil, false, fmt.Errorf("%w: deleted while waiting", ErrNotFound)
-			}
-			if b, ok := ev.Object.(*buildv1.Build); ok && buildFinished(b.Status.Phase) {
-				return b, true, nil
-			}
-		}
+// buildCondition maps a build's phase onto a run condition; New, Pending and Running are
+// Unknown, with the phase as the reason.
+func buildCondition(b *buildv1.Build) runCondition {
+	cond := runCondition{Reason: string(b.Status.Phase), Message: b.Status.Message}
+	switch {
+	case b.Status.Phase == buildv1.BuildPhaseComplete:
+		cond.Status = corev1.ConditionTrue
+	case buildFinished(b.Status.Phase):
+		cond.Status = corev1.ConditionFalse
+	default:
+		cond.Status, cond.Message = corev1.ConditionUnknown, ""
 	}
-}
-
-func waitTimeout(ctx context.Context, timeout time.Duration, phase buildv1.BuildPhase) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: still %s after waiting %s (raise --timeout)", ErrNotFinished, phase, timeout)
-	}
-	return ctx.Err()
+	return cond
 }
 
 // buildBaseImage is the image the build started from: for Custom builds of the OSBS kind

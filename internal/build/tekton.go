@@ -7,15 +7,12 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
@@ -212,39 +209,6 @@ func tektonPhase(status corev1.ConditionStatus, reason string) Phase {
 	return PhaseFailed
 }
 
-// runCondition is a run's Succeeded condition.
-type runCondition struct {
-	Status          corev1.ConditionStatus
-	Reason, Message string
-}
-
-// finished reports whether the run is over: Succeeded is True or False.
-func (c runCondition) finished() bool {
-	return c.Status == corev1.ConditionTrue || c.Status == corev1.ConditionFalse
-}
-
-// String says where a run that has not finished is.
-func (c runCondition) String() string {
-	switch {
-	case c.Status == "":
-		return "not started"
-	case c.Message != "":
-		return c.Reason + " (" + c.Message + ")"
-	case c.Reason != "":
-		return c.Reason
-	}
-	return "running"
-}
-
-// runAPI reads and watches one kind of run in a namespace.
-type runAPI[T metav1.Object] struct {
-	resource  string
-	namespace string
-	get       func(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
-	watch     func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
-	condition func(T) runCondition
-}
-
 func pipelineRunAPI(c Clients, namespace string) runAPI[*pipelinev1.PipelineRun] {
 	prs := c.Tekton.TektonV1().PipelineRuns(namespace)
 	return runAPI[*pipelinev1.PipelineRun]{
@@ -275,134 +239,6 @@ func taskRunCondition(tr *pipelinev1.TaskRun) runCondition {
 		return runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
 	}
 	return runCondition{}
-}
-
-// finishedRun gets the run ref names; one that has not finished is ErrNotFinished, or with
-// opts.Wait is watched until it finishes or opts.Timeout passes.
-func finishedRun[T metav1.Object](ctx context.Context, api runAPI[T], ref Ref, opts Options) (T, runCondition, error) {
-	var zero T
-	run, err := api.get(ctx, ref.Name, metav1.GetOptions{})
-	if err != nil {
-		return zero, runCondition{}, apiError(err, "get", api.resource, api.namespace)
-	}
-	cond := api.condition(run)
-	if cond.finished() {
-		return run, cond, nil
-	}
-	if !opts.Wait {
-		return zero, runCondition{}, fmt.Errorf("%w: it is %s (use --wait to wait for it)", ErrNotFinished, cond)
-	}
-	return waitForRun(ctx, api, ref.Name, run, opts.Timeout)
-}
-
-// waitForRun watches the run (a field selector on its name) until it finishes, from the
-// resource version it was read at. A watch that ends is resumed from the last version seen;
-// a broken one (an expired resource version) after a fresh read.
-func waitForRun[T metav1.Object](ctx context.Context, api runAPI[T], name string, run T, timeout time.Duration) (T, runCondition, error) {
-	var zero T
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	last := api.condition(run)
-	rv := run.GetResourceVersion()
-	for {
-		w, err := api.watch(ctx, metav1.ListOptions{
-			FieldSelector:       fields.OneTermEqualSelector("metadata.name", name).String(),
-			ResourceVersion:     rv,
-			AllowWatchBookmarks: true,
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return zero, runCondition{}, runWaitError(ctx, timeout, last)
-			}
-			return zero, runCondition{}, apiError(err, "watch", api.resource, api.namespace)
-		}
-		ev := untilRunFinished(ctx, api, w)
-		w.Stop()
-		if ev.resourceVersion != "" {
-			rv = ev.resourceVersion
-		}
-		if ev.seen {
-			last = ev.cond
-		}
-		switch {
-		case ev.cond.finished():
-			return ev.run, ev.cond, nil
-		case ctx.Err() != nil:
-			return zero, runCondition{}, runWaitError(ctx, timeout, last)
-		case errors.Is(ev.err, ErrNotFound):
-			return zero, runCondition{}, ev.err
-		case ev.err != nil:
-			fresh, err := api.get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				if ctx.Err() != nil {
-					return zero, runCondition{}, runWaitError(ctx, timeout, last)
-				}
-				return zero, runCondition{}, apiError(err, "get", api.resource, api.namespace)
-			}
-			if last = api.condition(fresh); last.finished() {
-				return fresh, last, nil
-			}
-			rv = fresh.GetResourceVersion()
-		}
-	}
-}
-
-// watched is what one watch of a run ended with.
-type watched[T metav1.Object] struct {
-	// run and cond are the last version of the run delivered, when seen.
-	run  T
-	cond runCondition
-	seen bool
-	// resourceVersion is the last one delivered, bookmarks included.
-	resourceVersion string
-	err             error
-}
-
-// untilRunFinished reads watch events until the run finishes, the watch ends or ctx ends.
-func untilRunFinished[T metav1.Object](ctx context.Context, api runAPI[T], w watch.Interface) watched[T] {
-	var out watched[T]
-	for {
-		select {
-		case <-ctx.Done():
-			out.err = ctx.Err()
-			return out
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return out
-			}
-			switch ev.Type {
-			case watch.Error:
-				out.err = apierrors.FromObject(ev.Object)
-				return out
-			case watch.Deleted:
-				out.err = fmt.Errorf("%w: deleted while waiting for it to finish", ErrNotFound)
-				return out
-			}
-			run, ok := ev.Object.(T)
-			if !ok {
-				continue
-			}
-			out.resourceVersion = run.GetResourceVersion()
-			if ev.Type == watch.Bookmark {
-				continue // carries only the resource version
-			}
-			out.run, out.cond, out.seen = run, api.condition(run), true
-			if out.cond.finished() {
-				return out
-			}
-		}
-	}
-}
-
-// runWaitError says the wait ended: ErrNotFinished when the timeout passed.
-func runWaitError(ctx context.Context, timeout time.Duration, last runCondition) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && timeout > 0 {
-		return fmt.Errorf("%w: still %s after waiting %s (raise --timeout)", ErrNotFinished, last, timeout)
-	}
-	return fmt.Errorf("waiting for the run to finish: %w", ctx.Err())
 }
 
 // logSection is one TaskRun whose step logs go into the build log, under its task name.
