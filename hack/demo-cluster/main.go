@@ -228,16 +228,9 @@ func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFro
 	}
 	var refs []build.Ref
 	for _, b := range []*buildv1.Build{ok, failed} {
-		status := b.Status
-		created, err := c.Build.BuildV1().Builds(ns).Create(ctx, b, metav1.CreateOptions{})
-		if err != nil {
+		if _, err := front.CreateBuild(ctx, ns, b, []byte(logs[b.Name])); err != nil {
 			return nil, err
 		}
-		created.Status = status
-		if _, err := c.Build.BuildV1().Builds(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-			return nil, err
-		}
-		front.SetBuildLog(ns, b.Name, []byte(logs[b.Name]))
 		refs = append(refs, build.Ref{Kind: build.KindBuild, Namespace: ns, Name: b.Name})
 	}
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
 	"github.com/thoth-station/build-watcher/internal/controlplane"
@@ -37,12 +36,7 @@ func bigLogBuild(b *testing.B, name string, size int64) (string, *controlplane.L
 	if err != nil {
 		b.Fatal(err)
 	}
-	created, err := clients.Build.BuildV1().Builds(ns).Create(b.Context(), sourceBuild(name, ""), metav1.CreateOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	created.Status.Phase = buildv1.BuildPhaseFailed
-	if _, err := clients.Build.BuildV1().Builds(ns).UpdateStatus(b.Context(), created, metav1.UpdateOptions{}); err != nil {
+	if _, err := front.CreateBuild(b.Context(), ns, sourceBuild(name, buildv1.BuildPhaseFailed), nil); err != nil {
 		b.Fatal(err)
 	}
 	front.SetBuildLogSource(ns, name, func() io.Reader { return buildlogtest.NewGenerated(size) })

@@ -48,17 +48,11 @@ error: build error: error building at STEP "RUN /usr/libexec/s2i/assemble": exit
 // makeBuild creates b and sets its status as the OpenShift build controller would.
 func makeBuild(t *testing.T, e *testEnv, b *buildv1.Build) *buildv1.Build {
 	t.Helper()
-	status := b.Status
-	created, err := e.admin.Build.BuildV1().Builds(e.ns).Create(t.Context(), b, metav1.CreateOptions{})
+	created, err := e.front.CreateBuild(t.Context(), e.ns, b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	created.Status = status
-	updated, err := e.admin.Build.BuildV1().Builds(e.ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return updated
+	return created
 }
 
 func sourceBuild(name string, phase buildv1.BuildPhase) *buildv1.Build {

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	buildv1 "github.com/openshift/api/build/v1"
-	buildclient "github.com/openshift/client-go/build/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -69,23 +68,13 @@ func TestRunWritesResults(t *testing.T) {
 	}
 	defer front.Close()
 	cfg := front.Config(cp.Config())
-	bc, err := buildclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-8"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
 		Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{
 			From: corev1.ObjectReference{Kind: "DockerImage", Name: "registry.access.redhat.com/ubi9/python-311:latest"}}},
-	}}}
-	created, err := bc.BuildV1().Builds(ns).Create(t.Context(), b, metav1.CreateOptions{})
-	if err != nil {
+	}}, Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed}}
+	if _, err := front.CreateBuild(t.Context(), ns, b, []byte("Collecting tensorflow==9.9\nERROR: No matching distribution found for tensorflow==9.9\n")); err != nil {
 		t.Fatal(err)
 	}
-	created.Status.Phase = buildv1.BuildPhaseFailed
-	if _, err := bc.BuildV1().Builds(ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	front.SetBuildLog(ns, "app-8", []byte("Collecting tensorflow==9.9\nERROR: No matching distribution found for tensorflow==9.9\n"))
 
 	results, logFile := t.TempDir(), filepath.Join(t.TempDir(), "build.log")
 	var out bytes.Buffer

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"sync"
 
+	buildv1 "github.com/openshift/api/build/v1"
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -230,4 +232,28 @@ func writeStatus(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(int(status.Code))
 	_ = json.NewEncoder(w).Encode(status)
+}
+
+// CreateBuild creates the OpenShift build b in namespace, sets its status to b.Status as
+// the build controller would (the status subresource), and registers log as its log
+// (nil: none, as when it has been pruned). It returns the build as stored.
+func (f *LogFront) CreateBuild(ctx context.Context, namespace string, b *buildv1.Build, log []byte) (*buildv1.Build, error) {
+	client, err := buildclient.NewForConfig(f.cp.admin)
+	if err != nil {
+		return nil, err
+	}
+	status := b.Status
+	created, err := client.BuildV1().Builds(namespace).Create(ctx, b, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating build %s/%s: %w", namespace, b.Name, err)
+	}
+	created.Status = status
+	updated, err := client.BuildV1().Builds(namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("setting the status of build %s/%s: %w", namespace, b.Name, err)
+	}
+	if log != nil {
+		f.SetBuildLog(namespace, b.Name, log)
+	}
+	return updated, nil
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
-	buildclient "github.com/openshift/client-go/build/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -338,24 +337,14 @@ func TestRunFromBuildRef(t *testing.T) {
 	}
 	defer front.Close()
 	cfg := front.Config(cp.Config())
-	bc, err := buildclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-3"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
 		Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{
 			From: corev1.ObjectReference{Kind: "DockerImage", Name: baseRef}}},
-	}}}
-	created, err := bc.BuildV1().Builds(ns).Create(t.Context(), b, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	created.Status.Phase = buildv1.BuildPhaseFailed
-	if _, err := bc.BuildV1().Builds(ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	}}, Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed}}
 	const log = "Collecting tensorflow==9.9\nERROR: No matching distribution found for tensorflow==9.9\n"
-	front.SetBuildLog(ns, "app-3", []byte(log))
+	if _, err := front.CreateBuild(t.Context(), ns, b, []byte(log)); err != nil {
+		t.Fatal(err)
+	}
 
 	srv := thothtest.NewTestServer(t, thothtest.Options{})
 	o := options(srv.URL())
