@@ -35,7 +35,7 @@ func Load(path string) (*Config, error) {
 		if clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig) {
 			return nil, errors.New("no Kubernetes configuration: run in a pod, set KUBECONFIG or give --kubeconfig")
 		}
-		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", err)
+		return nil, fmt.Errorf("loading the Kubernetes configuration (fix --kubeconfig or KUBECONFIG, or run in a pod): %w", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
