@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -419,8 +420,9 @@ func FuzzLookup(f *testing.F) {
 		f.Add("quay.io", "bob", secret, c.image, uint8(i))
 	}
 	f.Fuzz(func(t *testing.T, key, user, pass, image string, form uint8) {
-		if !utf8.ValidString(key + user + pass) {
-			t.Skip() // encoding/json would replace the invalid bytes
+		if !utf8.ValidString(key) || !utf8.ValidString(user) || !utf8.ValidString(pass) {
+			t.Skip() // encoding/json would replace the invalid bytes (each checked alone:
+			// invalid ends can join into a valid sequence)
 		}
 		entry := map[string]string{"username": user, "password": pass}
 		authValue := b64(user, pass)
@@ -452,7 +454,10 @@ func FuzzLookup(f *testing.F) {
 		if err != nil {
 			msg := err.Error()
 			for _, p := range []string{pass, authValue} {
-				if len(p) >= 4 && !strings.Contains(image+key+user, p) && !strings.Contains(fixedText(t, key, user, image, form), p) && leaks(msg, p) {
+				// Image references are no secrets and errors quote them: a password that the
+				// image's own text (raw or quoted) already shows is not a leak.
+				if len(p) >= 4 && !strings.Contains(image+key+user, p) && !leaks(fmt.Sprintf("%q %s", image, image), p) &&
+					!strings.Contains(fixedText(t, key, user, image, form), p) && leaks(msg, p) {
 					t.Fatalf("Lookup(%q) error %q holds secret %q", image, msg, p)
 				}
 			}
