@@ -1,0 +1,190 @@
+// Command build-watcher watches a cluster's builds, OpenShift Builds and Tekton build runs,
+// and starts one thoth-build-analysis PipelineRun per finished build, at most N at once.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"k8s.io/klog/v2"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/cliapp"
+	"github.com/thoth-station/build-watcher/internal/cliflags"
+	"github.com/thoth-station/build-watcher/internal/kube"
+	"github.com/thoth-station/build-watcher/internal/usage"
+	"github.com/thoth-station/build-watcher/internal/watcher"
+	"github.com/thoth-station/build-watcher/internal/watchrun"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	os.Exit(cliapp.ExitCode(os.Stderr, "build-watcher", err))
+}
+
+func newApp() *cli.App {
+	app := cliapp.New("build-watcher", "start one Thoth analysis (a thoth-build-analysis PipelineRun) per finished build, at most N at once")
+	app.Flags = []cli.Flag{
+		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
+		&cli.StringSliceFlag{Name: "build-watcher-namespace", Usage: "namespace to watch; repeat for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
+		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
+		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
+		&cli.StringFlag{Name: "phases", Usage: "comma-separated finished phases to analyse: succeeded, failed, error, cancelled", Value: "succeeded,failed,error,cancelled", EnvVars: []string{"THOTH_BUILD_WATCHER_PHASES"}},
+		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
+		&cli.StringFlag{Name: "namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
+		&cli.StringFlag{Name: "executor", Usage: "tekton (one PipelineRun per build) or local (collect, mirror and submit in this process)", Value: watcher.ExecutorTekton, EnvVars: []string{"THOTH_BUILD_WATCHER_EXECUTOR"}},
+		&cli.IntFlag{Name: "workers-count", Usage: "analyses running at once: PipelineRuns (the rest wait as PipelineRunPending) or local workers", Value: 4, EnvVars: []string{"THOTH_BUILD_WATCHER_WORKERS"}},
+		&cli.StringFlag{Name: "pipelinerun-namespace", Usage: "where PipelineRuns are made when there is no --targets-file (default: --namespace)", EnvVars: []string{"THOTH_PIPELINERUN_NAMESPACE"}},
+		&cli.StringFlag{Name: "targets-file", Usage: "YAML file of targets (clusters/namespaces with max_concurrent and enabled); re-read when it changes", EnvVars: []string{"THOTH_TARGETS_FILE"}, TakesFile: true},
+		&cli.StringFlag{Name: "runs", Usage: "pipeline (the Pipeline, three Tasks) or task (the single-Task variant, one pod)", Value: watcher.RunsPipeline, EnvVars: []string{"THOTH_BUILD_WATCHER_RUNS"}},
+		&cli.StringFlag{Name: "pipeline", Usage: "name of the Pipeline (or Task, with --runs task) to run", Value: "thoth-build-analysis", EnvVars: []string{"THOTH_PIPELINE"}},
+		&cli.StringFlag{Name: "service-account", Usage: "service account the PipelineRuns run as (default: Tekton's default)", EnvVars: []string{"THOTH_PIPELINERUN_SERVICE_ACCOUNT"}},
+		&cli.DurationFlag{Name: "pipelinerun-timeout", Usage: "time limit of each PipelineRun (0: Tekton's default)", EnvVars: []string{"THOTH_PIPELINERUN_TIMEOUT"}},
+		&cli.StringFlag{Name: "src-registry-auth-secret", Usage: "Secret (docker config JSON) bound to the src-registry-auth workspace: pulls of the build's images", EnvVars: []string{"THOTH_SRC_REGISTRY_AUTH_SECRET"}},
+		&cli.StringFlag{Name: "dst-registry-auth-secret", Usage: "Secret (docker config JSON) bound to the dst-registry-auth workspace: the push registry", EnvVars: []string{"THOTH_DST_REGISTRY_AUTH_SECRET"}},
+		&cli.StringFlag{Name: "src-registry-auth-file", Usage: "with --executor local: docker config JSON for the build's images", EnvVars: []string{"THOTH_SRC_REGISTRY_AUTH_FILE"}, TakesFile: true},
+		&cli.StringFlag{Name: "dst-registry-auth-file", Usage: "with --executor local: docker config JSON for the push registry", EnvVars: []string{"THOTH_DST_REGISTRY_AUTH_FILE"}, TakesFile: true},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "with --executor local: allow plain HTTP to this registry (HOST or HOST:PORT); repeat the flag", EnvVars: []string{"THOTH_INSECURE_REGISTRIES"}},
+		&cli.StringFlag{Name: cliflags.ThothAPIHost, Usage: "Thoth User API host: a host name (HTTPS), an https:// URL, or an http:// URL for local use", EnvVars: []string{"THOTH_USER_API_HOST"}},
+		&cli.StringFlag{Name: "push-registry", Usage: "mirror each output image there before submitting it (empty: no mirror)", EnvVars: []string{"THOTH_PUSH_REGISTRY"}},
+		&cli.StringFlag{Name: "push-mode", Usage: "default or flat: how copies are named in the push registry", Value: "default", EnvVars: []string{"THOTH_PUSH_MODE"}},
+		&cli.StringFlag{Name: "environment-type", Usage: "runtime or buildtime", Value: "runtime", EnvVars: []string{"THOTH_ENVIRONMENT_TYPE"}},
+		&cli.StringFlag{Name: "cluster-name", Usage: "the watched cluster's name, the first part of each submission's origin (CLUSTER/namespace/name)", EnvVars: []string{"THOTH_CLUSTER_NAME"}},
+		&cli.BoolFlag{Name: "no-base", Usage: "do not submit base images", EnvVars: []string{"THOTH_NO_BASE"}},
+		&cli.BoolFlag{Name: "no-output", Usage: "do not submit output images", EnvVars: []string{"THOTH_NO_OUTPUT"}},
+		&cli.BoolFlag{Name: "no-build-log", Usage: "do not submit build logs", EnvVars: []string{"THOTH_NO_BUILD_LOG"}},
+		&cli.BoolFlag{Name: cliflags.Debug, Usage: "run Thoth's analyzers in debug mode", EnvVars: []string{"THOTH_DEBUG"}},
+		&cli.BoolFlag{Name: "force", Usage: "make Thoth analyse again even when it has cached results", EnvVars: []string{"THOTH_FORCE"}},
+		cliflags.PassTokenFlag("images without other credentials (OpenShift's internal registry)"),
+		&cli.BoolFlag{Name: cliflags.NoTLSVerify, Usage: "do not verify the TLS certificate of the Thoth User API", EnvVars: []string{"THOTH_NO_TLS_VERIFY"}},
+		&cli.BoolFlag{Name: "no-src-registry-tls-verify", Usage: "do not verify TLS of the build's images' registry", EnvVars: []string{"THOTH_NO_SOURCE_REGISTRY_TLS_VERIFY"}},
+		&cli.BoolFlag{Name: "no-dst-registry-tls-verify", Usage: "do not verify TLS of the push registry", EnvVars: []string{"THOTH_NO_DESTINATION_REGISTRY_TLS_VERIFY"}},
+		&cli.IntFlag{Name: "sync-workers", Usage: "builds handled at once (API calls in flight)", Value: 16, EnvVars: []string{"THOTH_SYNC_WORKERS"}},
+		&cli.Float64Flag{Name: "kube-api-qps", Usage: "Kubernetes API requests per second (client-go's default of 5 is too low for bursts)", Value: kube.DefaultQPS, EnvVars: []string{"THOTH_KUBE_API_QPS"}},
+		&cli.IntFlag{Name: "kube-api-burst", Usage: "Kubernetes API request burst", Value: kube.DefaultBurst, EnvVars: []string{"THOTH_KUBE_API_BURST"}},
+		&cli.BoolFlag{Name: "leader-elect", Usage: "run only while holding the Lease, so that several replicas never act at once", EnvVars: []string{"THOTH_LEADER_ELECT"}},
+		&cli.DurationFlag{Name: "leader-elect-lease-duration", Usage: "how long a leader that stopped renewing blocks the others", Value: 15 * time.Second, EnvVars: []string{"THOTH_LEADER_ELECT_LEASE_DURATION"}},
+		&cli.StringFlag{Name: "metrics-address", Usage: "address of /metrics, /healthz and /readyz (empty: not served)", Value: ":8080", EnvVars: []string{"THOTH_METRICS_ADDRESS"}},
+		&cli.StringFlag{Name: "log-format", Usage: "text or json", Value: "text", EnvVars: []string{"THOTH_LOG_FORMAT"}},
+		cliflags.VerboseFlag(),
+	}
+	app.Action = run
+	return app
+}
+
+func run(cCtx *cli.Context) error {
+	if err := cliapp.NoArgs(cCtx); err != nil {
+		return err
+	}
+	logger, err := newLogger(cCtx.String("log-format"), cCtx.Bool(cliflags.Verbose))
+	if err != nil {
+		return err
+	}
+	klog.SetSlogLogger(logger)
+	var kinds []build.Kind
+	for _, k := range list(cCtx.String("kinds")) {
+		kind := build.Kind(strings.ToLower(k))
+		if (build.Ref{Kind: kind, Namespace: "x", Name: "x"}).Validate() != nil {
+			return usage.Errorf("--kinds: %q is not one of %v", k, build.Kinds())
+		}
+		kinds = append(kinds, kind)
+	}
+	var phases []build.Phase
+	for _, p := range list(cCtx.String("phases")) {
+		phase, ok := build.ParsePhase(p)
+		if !ok {
+			return usage.Errorf("--phases: %q is not one of %v", p, build.Phases())
+		}
+		phases = append(phases, phase)
+	}
+	var namespaces []string
+	for _, ns := range cCtx.StringSlice("build-watcher-namespace") {
+		namespaces = append(namespaces, list(ns)...)
+	}
+	var insecure []string
+	for _, r := range cCtx.StringSlice("insecure-registry") {
+		insecure = append(insecure, list(r)...)
+	}
+	o := watchrun.Options{
+		Kubeconfig:     cCtx.String("kubeconfig"),
+		QPS:            float32(cCtx.Float64("kube-api-qps")),
+		Burst:          cCtx.Int("kube-api-burst"),
+		MetricsAddress: cCtx.String("metrics-address"),
+		LeaderElect:    cCtx.Bool("leader-elect"),
+		LeaseDuration:  cCtx.Duration("leader-elect-lease-duration"),
+		Watcher: watcher.Config{
+			Namespaces:         namespaces,
+			Kinds:              kinds,
+			TektonSelector:     cCtx.String("tekton-selector"),
+			Phases:             phases,
+			AnalyzeExisting:    cCtx.Bool("analyze-existing"),
+			StateNamespace:     cCtx.String("namespace"),
+			Executor:           cCtx.String("executor"),
+			Workers:            cCtx.Int("workers-count"),
+			TargetsFile:        cCtx.String("targets-file"),
+			RunNamespace:       cCtx.String("pipelinerun-namespace"),
+			Runs:               cCtx.String("runs"),
+			Pipeline:           cCtx.String("pipeline"),
+			ServiceAccount:     cCtx.String("service-account"),
+			Timeout:            cCtx.Duration("pipelinerun-timeout"),
+			SrcAuthSecret:      cCtx.String("src-registry-auth-secret"),
+			DstAuthSecret:      cCtx.String("dst-registry-auth-secret"),
+			SrcAuthFile:        cCtx.String("src-registry-auth-file"),
+			DstAuthFile:        cCtx.String("dst-registry-auth-file"),
+			InsecureRegistries: insecure,
+			SyncWorkers:        cCtx.Int("sync-workers"),
+			Logger:             logger,
+			Analysis: watcher.Analysis{
+				ThothHost:              cCtx.String(cliflags.ThothAPIHost),
+				PushRegistry:           cCtx.String("push-registry"),
+				PushMode:               cCtx.String("push-mode"),
+				EnvironmentType:        cCtx.String("environment-type"),
+				Cluster:                cCtx.String("cluster-name"),
+				NoBase:                 cCtx.Bool("no-base"),
+				NoOutput:               cCtx.Bool("no-output"),
+				NoBuildLog:             cCtx.Bool("no-build-log"),
+				Debug:                  cCtx.Bool(cliflags.Debug),
+				Force:                  cCtx.Bool("force"),
+				PassToken:              cCtx.Bool(cliflags.PassToken),
+				NoTLSVerify:            cCtx.Bool(cliflags.NoTLSVerify),
+				NoSrcRegistryTLSVerify: cCtx.Bool("no-src-registry-tls-verify"),
+				NoDstRegistryTLSVerify: cCtx.Bool("no-dst-registry-tls-verify"),
+			},
+		},
+	}
+	return watchrun.Run(cCtx.Context, o)
+}
+
+// list splits a comma-separated value, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func newLogger(format string, verbose bool) (*slog.Logger, error) {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usage.Errorf("--log-format must be text or json, not %q", format)
+}

@@ -1,0 +1,166 @@
+package watcher
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/usage"
+)
+
+// Executors.
+const (
+	ExecutorTekton = "tekton"
+	ExecutorLocal  = "local"
+)
+
+// What the PipelineRuns reference.
+const (
+	RunsPipeline = "pipeline" // the Pipeline thoth-build-analysis (three Tasks)
+	RunsTask     = "task"     // the single-Task variant thoth-build-analysis (one pod)
+)
+
+// Analysis is what every analysis run is asked to do: the params of thoth-build-analysis.
+type Analysis struct {
+	ThothHost       string
+	PushRegistry    string
+	PushMode        string
+	EnvironmentType string
+	// Cluster names the watched cluster in each run's origin ("CLUSTER/namespace/name").
+	Cluster                                        string
+	NoBase, NoOutput, NoBuildLog, Debug, Force     bool
+	PassToken                                      bool
+	NoTLSVerify                                    bool
+	NoSrcRegistryTLSVerify, NoDstRegistryTLSVerify bool
+}
+
+// Config is one watcher.
+type Config struct {
+	// Namespaces are watched; empty: all the service account may read.
+	Namespaces []string
+	// Kinds are the kinds of build watched.
+	Kinds []build.Kind
+	// TektonSelector selects the Tekton PipelineRuns/TaskRuns that are builds.
+	TektonSelector string
+	// Phases are the finished phases analysed.
+	Phases []build.Phase
+	// AnalyzeExisting analyses builds that finished before the watcher was first installed.
+	AnalyzeExisting bool
+	// StateNamespace holds the state ConfigMap and the leader-election Lease.
+	StateNamespace string
+
+	// Executor is ExecutorTekton or ExecutorLocal.
+	Executor string
+	// Workers is the number of analyses running at once (the default target's
+	// max_concurrent, or the local executor's worker count).
+	Workers int
+	// Targets, when set, replace the default target (the watcher's cluster, RunNamespace).
+	TargetsFile string
+	// RunNamespace is the default target's namespace.
+	RunNamespace string
+	// Runs is RunsPipeline or RunsTask; Pipeline is the name referenced.
+	Runs     string
+	Pipeline string
+	// ServiceAccount runs the PipelineRuns; Timeout bounds each.
+	ServiceAccount string
+	Timeout        time.Duration
+	// SrcAuthSecret and DstAuthSecret are Secrets bound to the src-registry-auth and
+	// dst-registry-auth workspaces (docker config JSON).
+	SrcAuthSecret, DstAuthSecret string
+	// SrcAuthFile and DstAuthFile are docker config JSON files for the local executor.
+	SrcAuthFile, DstAuthFile string
+	// InsecureRegistries may be reached over plain HTTP by the local executor's mirror.
+	InsecureRegistries []string
+
+	Analysis Analysis
+
+	// SyncWorkers process build events at once (API calls in flight).
+	SyncWorkers int
+	// Resync re-delivers every cached object this often (0: never).
+	Resync time.Duration
+
+	Logger *slog.Logger
+}
+
+// Clients are the API clients of the watched cluster.
+type Clients struct {
+	REST   *rest.Config
+	Kube   kubernetes.Interface
+	Build  buildclient.Interface
+	Tekton tektonclient.Interface
+}
+
+// NewClients makes the clients from one configuration.
+func NewClients(cfg *rest.Config) (Clients, error) {
+	c := Clients{REST: cfg}
+	var err error
+	if c.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the Kubernetes client: %w", err)
+	}
+	if c.Build, err = buildclient.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the OpenShift build client: %w", err)
+	}
+	if c.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the Tekton client: %w", err)
+	}
+	return c, nil
+}
+
+// Validate reports the first thing wrong with the configuration, as a usage error.
+func (c *Config) Validate() error {
+	for _, ns := range c.Namespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return usage.Errorf("--build-watcher-namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+	}
+	if len(c.Kinds) == 0 {
+		return usage.Errorf("--kinds: watch at least one of %v", build.Kinds())
+	}
+	if len(c.Phases) == 0 {
+		return usage.Errorf("--phases: give at least one of %v", build.Phases())
+	}
+	switch c.Executor {
+	case ExecutorTekton, ExecutorLocal:
+	default:
+		return usage.Errorf("--executor must be %s or %s, not %q", ExecutorTekton, ExecutorLocal, c.Executor)
+	}
+	if c.Workers < 1 {
+		return usage.Errorf("--workers-count must be at least 1, not %d", c.Workers)
+	}
+	if c.SyncWorkers < 1 {
+		return usage.Errorf("--sync-workers must be at least 1, not %d", c.SyncWorkers)
+	}
+	if c.Analysis.ThothHost == "" {
+		return usage.Errorf("--thoth-api-host is required (or THOTH_USER_API_HOST)")
+	}
+	if c.StateNamespace == "" {
+		return usage.Errorf("--namespace (the watcher's own, for its state and lease) is required: set it or POD_NAMESPACE")
+	}
+	if c.Executor == ExecutorTekton {
+		if c.TargetsFile == "" {
+			if errs := validation.IsDNS1123Label(c.RunNamespace); len(errs) > 0 {
+				return usage.Errorf("--pipelinerun-namespace %q: %s", c.RunNamespace, strings.Join(errs, "; "))
+			}
+		}
+		switch c.Runs {
+		case RunsPipeline, RunsTask:
+		default:
+			return usage.Errorf("--runs must be %s or %s, not %q", RunsPipeline, RunsTask, c.Runs)
+		}
+		if c.Pipeline == "" {
+			return usage.Errorf("--pipeline must name the Pipeline (or Task) to run")
+		}
+	} else if c.TargetsFile != "" {
+		return usage.Wrap(errors.New("--targets-file is for --executor tekton; the local executor runs in this process"))
+	}
+	return nil
+}

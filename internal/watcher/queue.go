@@ -1,0 +1,156 @@
+package watcher
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"knative.dev/pkg/apis"
+)
+
+// runState is where one of our PipelineRuns is in its life.
+type runState int
+
+const (
+	runPending runState = iota // spec.status PipelineRunPending: queued
+	runStarted                 // started, not finished
+	runDone                    // Succeeded condition True or False
+)
+
+func stateOf(pr *pipelinev1.PipelineRun) runState {
+	if c := pr.Status.GetCondition(apis.ConditionSucceeded); c != nil && (c.IsTrue() || c.IsFalse()) {
+		return runDone
+	}
+	if pr.Spec.Status == pipelinev1.PipelineRunSpecStatusPending {
+		return runPending
+	}
+	return runStarted
+}
+
+// slots counts the PipelineRuns of one target as the informer shows them, plus the ones
+// this watcher started that the informer has not shown started yet (reservations, like a
+// ReplicaSet controller's expectations): running = started + reserved never exceeds max.
+type slots struct {
+	mu       sync.Mutex
+	max      int
+	started  map[string]struct{}
+	reserved map[string]struct{}
+	pending  map[string]time.Time // name -> queued-at
+}
+
+func newSlots(max int) *slots {
+	return &slots{
+		max: max, started: map[string]struct{}{}, reserved: map[string]struct{}{},
+		pending: map[string]time.Time{},
+	}
+}
+
+func (s *slots) setMax(max int) {
+	s.mu.Lock()
+	s.max = max
+	s.mu.Unlock()
+}
+
+// observe records what the informer shows of a run.
+func (s *slots) observe(name string, state runState, queuedAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case runPending:
+		if _, ok := s.reserved[name]; ok {
+			return // started by us; the informer has not caught up
+		}
+		delete(s.started, name)
+		s.pending[name] = queuedAt
+	case runStarted:
+		delete(s.reserved, name)
+		delete(s.pending, name)
+		s.started[name] = struct{}{}
+	case runDone:
+		s.forgetLocked(name)
+	}
+}
+
+// forget drops a deleted run.
+func (s *slots) forget(name string) {
+	s.mu.Lock()
+	s.forgetLocked(name)
+	s.mu.Unlock()
+}
+
+func (s *slots) forgetLocked(name string) {
+	delete(s.reserved, name)
+	delete(s.pending, name)
+	delete(s.started, name)
+}
+
+// admit decides how a new run is made: started, when there is room and nothing waits
+// before it (then a slot is reserved), or pending.
+func (s *slots) admit(name string, queuedAt time.Time) (start bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) == 0 && len(s.started)+len(s.reserved) < s.max {
+		s.reserved[name] = struct{}{}
+		return true
+	}
+	s.pending[name] = queuedAt
+	return false
+}
+
+// abandon undoes admit's bookkeeping for a run that was not made (or already existed).
+func (s *slots) abandon(name string) {
+	s.mu.Lock()
+	delete(s.reserved, name)
+	delete(s.pending, name)
+	s.mu.Unlock()
+}
+
+// queued is a pending run.
+type queued struct {
+	name string
+	at   time.Time
+}
+
+// next takes the oldest pending runs that fit, reserving a slot for each.
+func (s *slots) next() []queued {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	room := s.max - len(s.started) - len(s.reserved)
+	if room <= 0 || len(s.pending) == 0 {
+		return nil
+	}
+	all := make([]queued, 0, len(s.pending))
+	for n, at := range s.pending {
+		all = append(all, queued{n, at})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].at.Equal(all[j].at) {
+			return all[i].at.Before(all[j].at)
+		}
+		return all[i].name < all[j].name
+	})
+	if len(all) > room {
+		all = all[:room]
+	}
+	for _, q := range all {
+		delete(s.pending, q.name)
+		s.reserved[q.name] = struct{}{}
+	}
+	return all
+}
+
+// requeue puts back a run whose start failed.
+func (s *slots) requeue(name string, queuedAt time.Time) {
+	s.mu.Lock()
+	delete(s.reserved, name)
+	s.pending[name] = queuedAt
+	s.mu.Unlock()
+}
+
+// counts returns running (started + reserved) and pending.
+func (s *slots) counts() (running, pending, max int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.started) + len(s.reserved), len(s.pending), s.max
+}

@@ -1,0 +1,323 @@
+package watcher
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	buildinformers "github.com/openshift/client-go/build/informers/externalversions"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"knative.dev/pkg/apis"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+)
+
+// Build is what the watcher knows of one build object.
+type Build struct {
+	Ref build.Ref
+	UID types.UID
+	// Phase is empty while the build has not finished.
+	Phase build.Phase
+	// Finished is the completion time (the creation time when the object has none).
+	Finished time.Time
+	// Annotations holds the watcher's own annotations only.
+	Annotations map[string]string
+}
+
+// Done reports whether the build's analysis has finished (successfully or not).
+func (b *Build) Done() bool { return b.Annotations[AnnotationStatus] != "" }
+
+// source is one kind of build object, watched in one or more namespaces.
+type source struct {
+	kind      build.Kind
+	informers map[string]cache.SharedIndexInformer // by namespace; "" = all
+	// toBuild reads a cached object.
+	toBuild func(obj any) (*Build, bool)
+	// patch merges annotations into the object (nil value: remove).
+	patch func(ctx context.Context, namespace, name string, data []byte) error
+	// object is the reference Events are recorded on.
+	object func(b *Build) runtime.Object
+}
+
+// get returns the cached build, if any.
+func (s *source) get(namespace, name string) (*Build, bool) {
+	inf, ok := s.informers[namespace]
+	if !ok {
+		inf, ok = s.informers[""]
+	}
+	if !ok {
+		return nil, false
+	}
+	obj, exists, err := inf.GetIndexer().GetByKey(namespace + "/" + name)
+	if err != nil || !exists {
+		return nil, false
+	}
+	return s.toBuild(obj)
+}
+
+// annotate merges the watcher's annotations into the build.
+func (s *source) annotate(ctx context.Context, b *Build, set map[string]string) error {
+	data, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"annotations": set,
+		// The UID precondition makes sure a build deleted and made again under the same
+		// name is not marked for its predecessor's analysis.
+		"uid": b.UID,
+	}})
+	if err != nil {
+		return err
+	}
+	if err := s.patch(ctx, b.Ref.Namespace, b.Ref.Name, data); err != nil {
+		return fmt.Errorf("annotating %s: %w", b.Ref, err)
+	}
+	return nil
+}
+
+func (s *source) hasSynced() bool {
+	for _, inf := range s.informers {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// ownAnnotations keeps only the watcher's annotations.
+func ownAnnotations(in map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range in {
+		if strings.HasPrefix(k, Prefix) {
+			if out == nil {
+				out = make(map[string]string, 4)
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// trimMeta keeps what the watcher reads of an object's metadata: the cache then holds a
+// few hundred bytes per build instead of its managedFields, labels and spec.
+func trimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		CreationTimestamp: m.CreationTimestamp, Annotations: ownAnnotations(m.Annotations),
+	}
+}
+
+// trimBuild is the informer transform for OpenShift builds.
+func trimBuild(obj any) (any, error) {
+	b, ok := obj.(*buildv1.Build)
+	if !ok {
+		return obj, nil // a tombstone
+	}
+	return &buildv1.Build{
+		ObjectMeta: trimMeta(b.ObjectMeta),
+		Status: buildv1.BuildStatus{
+			Phase: b.Status.Phase, CompletionTimestamp: b.Status.CompletionTimestamp,
+		},
+	}, nil
+}
+
+func openShiftBuild(obj any) (*Build, bool) {
+	b, ok := obj.(*buildv1.Build)
+	if !ok {
+		return nil, false
+	}
+	out := &Build{
+		Ref: build.Ref{Kind: build.KindBuild, Namespace: b.Namespace, Name: b.Name},
+		UID: b.UID, Annotations: b.Annotations, Finished: b.CreationTimestamp.Time,
+	}
+	if phase, done := build.OpenShiftPhase(b.Status.Phase); done {
+		out.Phase = phase
+		if t := b.Status.CompletionTimestamp; t != nil {
+			out.Finished = t.Time
+		}
+	}
+	return out, true
+}
+
+// trimRun keeps a Tekton run's metadata, its Succeeded condition and completion time.
+func trimRunStatus(s *pipelinev1.PipelineRunStatus) pipelinev1.PipelineRunStatus {
+	out := pipelinev1.PipelineRunStatus{}
+	if c := s.GetCondition(apis.ConditionSucceeded); c != nil {
+		out.SetCondition(c)
+	}
+	out.CompletionTime = s.CompletionTime
+	return out
+}
+
+func trimPipelineRun(obj any) (any, error) {
+	pr, ok := obj.(*pipelinev1.PipelineRun)
+	if !ok {
+		return obj, nil
+	}
+	return &pipelinev1.PipelineRun{ObjectMeta: trimMeta(pr.ObjectMeta), Status: trimRunStatus(&pr.Status)}, nil
+}
+
+func trimTaskRun(obj any) (any, error) {
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return obj, nil
+	}
+	out := &pipelinev1.TaskRun{ObjectMeta: trimMeta(tr.ObjectMeta)}
+	if c := tr.Status.GetCondition(apis.ConditionSucceeded); c != nil {
+		out.Status.SetCondition(c)
+	}
+	out.Status.CompletionTime = tr.Status.CompletionTime
+	return out, nil
+}
+
+func tektonBuild(kind build.Kind, meta *metav1.ObjectMeta, c *apis.Condition, completion *metav1.Time) *Build {
+	out := &Build{
+		Ref: build.Ref{Kind: kind, Namespace: meta.Namespace, Name: meta.Name},
+		UID: meta.UID, Annotations: meta.Annotations, Finished: meta.CreationTimestamp.Time,
+	}
+	if phase, done := build.TektonPhase(c); done {
+		out.Phase = phase
+		if completion != nil {
+			out.Finished = completion.Time
+		}
+	}
+	return out
+}
+
+func pipelineRunBuild(obj any) (*Build, bool) {
+	pr, ok := obj.(*pipelinev1.PipelineRun)
+	if !ok {
+		return nil, false
+	}
+	return tektonBuild(build.KindPipelineRun, &pr.ObjectMeta, pr.Status.GetCondition(apis.ConditionSucceeded), pr.Status.CompletionTime), true
+}
+
+func taskRunBuild(obj any) (*Build, bool) {
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return nil, false
+	}
+	return tektonBuild(build.KindTaskRun, &tr.ObjectMeta, tr.Status.GetCondition(apis.ConditionSucceeded), tr.Status.CompletionTime), true
+}
+
+// sourceFactories holds the informer factories of the watched namespaces.
+type sourceFactories struct {
+	builds map[string]buildinformers.SharedInformerFactory
+	tekton map[string]tektoninformers.SharedInformerFactory
+}
+
+func (f *sourceFactories) start(stop <-chan struct{}) {
+	for _, b := range f.builds {
+		b.Start(stop)
+	}
+	for _, t := range f.tekton {
+		t.Start(stop)
+	}
+}
+
+func (f *sourceFactories) shutdown() {
+	for _, b := range f.builds {
+		b.Shutdown()
+	}
+	for _, t := range f.tekton {
+		t.Shutdown()
+	}
+}
+
+// newSources makes the informers of the watched kinds in the watched namespaces.
+func newSources(c Clients, cfg *Config) ([]*source, *sourceFactories, error) {
+	namespaces := cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	facts := &sourceFactories{
+		builds: map[string]buildinformers.SharedInformerFactory{},
+		tekton: map[string]tektoninformers.SharedInformerFactory{},
+	}
+	// Our own analysis runs are never builds to analyse.
+	selector := LabelManagedBy + "!=" + ManagedBy
+	if cfg.TektonSelector != "" {
+		selector = cfg.TektonSelector + "," + selector
+	}
+	var sources []*source
+	for _, kind := range cfg.Kinds {
+		s := &source{kind: kind, informers: map[string]cache.SharedIndexInformer{}}
+		for _, ns := range namespaces {
+			var inf cache.SharedIndexInformer
+			switch kind {
+			case build.KindBuild:
+				f := buildinformers.NewSharedInformerFactoryWithOptions(c.Build, cfg.Resync,
+					buildinformers.WithNamespace(ns), buildinformers.WithTransform(trimBuild))
+				facts.builds[ns] = f
+				inf = f.Build().V1().Builds().Informer()
+			case build.KindPipelineRun, build.KindTaskRun:
+				f, ok := facts.tekton[ns]
+				if !ok {
+					f = tektoninformers.NewSharedInformerFactoryWithOptions(c.Tekton, cfg.Resync,
+						tektoninformers.WithNamespace(ns),
+						tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+					facts.tekton[ns] = f
+				}
+				if kind == build.KindPipelineRun {
+					inf = f.Tekton().V1().PipelineRuns().Informer()
+					if err := inf.SetTransform(trimPipelineRun); err != nil {
+						return nil, nil, err
+					}
+				} else {
+					inf = f.Tekton().V1().TaskRuns().Informer()
+					if err := inf.SetTransform(trimTaskRun); err != nil {
+						return nil, nil, err
+					}
+				}
+			default:
+				return nil, nil, fmt.Errorf("unknown build kind %q", kind)
+			}
+			s.informers[ns] = inf
+		}
+		switch kind {
+		case build.KindBuild:
+			s.toBuild = openShiftBuild
+			s.patch = func(ctx context.Context, ns, name string, data []byte) error {
+				_, err := c.Build.BuildV1().Builds(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
+				return err
+			}
+			s.object = func(b *Build) runtime.Object {
+				return &buildv1.Build{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "build.openshift.io/v1", Kind: "Build"},
+					ObjectMeta: metav1.ObjectMeta{Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID},
+				}
+			}
+		case build.KindPipelineRun:
+			s.toBuild = pipelineRunBuild
+			s.patch = func(ctx context.Context, ns, name string, data []byte) error {
+				_, err := c.Tekton.TektonV1().PipelineRuns(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
+				return err
+			}
+			s.object = func(b *Build) runtime.Object {
+				return &pipelinev1.PipelineRun{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "PipelineRun"},
+					ObjectMeta: metav1.ObjectMeta{Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID},
+				}
+			}
+		case build.KindTaskRun:
+			s.toBuild = taskRunBuild
+			s.patch = func(ctx context.Context, ns, name string, data []byte) error {
+				_, err := c.Tekton.TektonV1().TaskRuns(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
+				return err
+			}
+			s.object = func(b *Build) runtime.Object {
+				return &pipelinev1.TaskRun{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"},
+					ObjectMeta: metav1.ObjectMeta{Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID},
+				}
+			}
+		}
+		sources = append(sources, s)
+	}
+	return sources, facts, nil
+}
