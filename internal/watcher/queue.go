@@ -86,16 +86,23 @@ func (s *slots) forgetLocked(name string) {
 }
 
 // admit decides how a new run is made: started, when there is room and nothing waits
-// before it (then a slot is reserved), or pending.
-func (s *slots) admit(name string, queuedAt time.Time) (start bool) {
+// before it (then a slot is reserved), or pending. known is true when the run is already
+// counted (seen by the informer, or made a moment ago): then nothing is to be made.
+func (s *slots) admit(name string, queuedAt time.Time) (start, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, reserved := s.reserved[name]
+	_, pending := s.pending[name]
+	_, started := s.started[name]
+	if reserved || pending || started {
+		return false, true
+	}
 	if len(s.pending) == 0 && len(s.started)+len(s.reserved) < s.max {
 		s.reserved[name] = struct{}{}
-		return true
+		return true, false
 	}
 	s.pending[name] = queuedAt
-	return false
+	return false, false
 }
 
 // abandon undoes admit's bookkeeping for a run that was not made (or already existed).

@@ -238,7 +238,10 @@ func (e *tektonExecutor) ensure(ctx context.Context, b *Build, claim Claim, seen
 		return nil
 	}
 	now := time.Now()
-	start := t.slots.admit(claim.Name, now)
+	start, known := t.slots.admit(claim.Name, now)
+	if known {
+		return nil
+	}
 	pr := e.cfg.newPipelineRun(b, claim, now, !start)
 	_, err := t.tekton.TektonV1().PipelineRuns(claim.Namespace).Create(ctx, pr, metav1.CreateOptions{})
 	switch {
@@ -271,6 +274,7 @@ func (e *tektonExecutor) schedule(ctx context.Context, t *target) {
 			return
 		case <-t.kick:
 		case <-tick.C:
+			e.recount(t)
 		}
 		if !t.informer.HasSynced() {
 			continue
@@ -289,6 +293,15 @@ func (e *tektonExecutor) schedule(ctx context.Context, t *target) {
 				delay := limiter.When(q.name)
 				time.AfterFunc(delay, t.wake)
 			}
+		}
+	}
+}
+
+// recount feeds every cached run to the target's queue again, in case an event was missed.
+func (e *tektonExecutor) recount(t *target) {
+	for _, obj := range t.informer.GetStore().List() {
+		if pr, ok := obj.(*pipelinev1.PipelineRun); ok {
+			t.slots.observe(pr.Name, stateOf(pr), queuedAt(pr))
 		}
 	}
 }

@@ -1,0 +1,150 @@
+package watcher_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/watcher"
+)
+
+// config is a watcher configuration for the test's namespace.
+func (e *env) config() watcher.Config {
+	return watcher.Config{
+		Namespaces:     []string{e.ns},
+		Kinds:          []build.Kind{build.KindBuild},
+		Phases:         build.Phases(),
+		StateNamespace: e.ns,
+		Executor:       watcher.ExecutorTekton,
+		Workers:        5,
+		RunNamespace:   e.ns,
+		Runs:           watcher.RunsPipeline,
+		Pipeline:       "thoth-build-analysis",
+		SyncWorkers:    16,
+		Analysis:       watcher.Analysis{ThothHost: "thoth.example.com"},
+		Logger:         testLogger(),
+	}
+}
+
+func testLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("BUILD_WATCHER_TEST_VERBOSE") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// startWatcher runs a watcher in this process until the test ends.
+func (e *env) startWatcher(cfg watcher.Config) (*watcher.Watcher, *watcher.Metrics) {
+	e.t.Helper()
+	rest := cp.Config()
+	rest.QPS, rest.Burst = 200, 400
+	clients, err := watcher.NewClients(rest)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	metrics := watcher.NewMetrics()
+	w, err := watcher.New(&cfg, clients, metrics)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("watcher: %v", err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !w.Ready() {
+		if time.Now().After(deadline) {
+			e.t.Fatal("the watcher did not become ready in 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return w, metrics
+}
+
+// TestBurst: 1,000 builds finish within seconds; exactly 1,000 PipelineRuns are made,
+// never more than N run at once, and the queue drains oldest first.
+func TestBurst(t *testing.T) {
+	n := 1000
+	if testing.Short() {
+		n = 200
+	}
+	e := newEnv(t)
+	ctx := t.Context()
+	r := newRunner(t, e.tekton, 20*time.Millisecond)
+	r.watch(ctx, e.ns)
+	cfg := e.config()
+	cfg.Workers = 5
+	e.startWatcher(cfg)
+
+	began := time.Now()
+	names := e.finishBuilds(ctx, "burst", n, buildv1.BuildPhaseComplete)
+	t.Logf("%d builds finished in %s", n, time.Since(began).Round(time.Millisecond))
+	waitFor(t, ctx, 5*time.Minute, "every build analysed once", func() (bool, string) {
+		return e.checkBuilds(ctx, names, e.ns)
+	})
+	t.Logf("all %d analysed and written back %s after the first build finished", n, time.Since(began).Round(time.Millisecond))
+	r.mu.Lock()
+	if r.max > cfg.Workers {
+		t.Errorf("%d PipelineRuns ran at once; the limit is %d", r.max, cfg.Workers)
+	}
+	if r.max < cfg.Workers {
+		t.Errorf("at most %d PipelineRuns ran at once: the %d slots were never all used", r.max, cfg.Workers)
+	}
+	if len(r.created) != n {
+		t.Errorf("%d PipelineRuns were created, want %d", len(r.created), n)
+	}
+	if len(r.errs) > 0 {
+		t.Errorf("runner: %v", r.errs)
+	}
+	r.mu.Unlock()
+	r.checkFIFO(t)
+}
+
+// TestPhasesAndExisting: builds that finished before the watcher was first installed are
+// left alone, and only the chosen phases are analysed.
+func TestPhasesAndExisting(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	r := newRunner(t, e.tekton, 0)
+	r.watch(ctx, e.ns)
+	// The first start records the installation time; builds finished before are existing.
+	cfg := e.config()
+	cfg.Phases = []build.Phase{build.PhaseFailed}
+	first, _ := e.startWatcher(cfg)
+	_ = first
+	old := e.finishBuilds(ctx, "old", 3, buildv1.BuildPhaseFailed)
+	_ = old
+	waitFor(t, ctx, time.Minute, "the old builds analysed", func() (bool, string) {
+		return e.checkBuilds(ctx, old, e.ns)
+	})
+	complete := e.finishBuilds(ctx, "complete", 2, buildv1.BuildPhaseComplete)
+	failed := e.finishBuilds(ctx, "failed", 2, buildv1.BuildPhaseFailed)
+	waitFor(t, ctx, time.Minute, "the failed builds analysed", func() (bool, string) {
+		n := r.finishedCount()
+		return n == 5, "finished runs: " + itoa(n)
+	})
+	time.Sleep(time.Second) // a complete build would have been claimed by now
+	for _, name := range complete {
+		b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, name, metavOpts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := b.Annotations[watcher.AnnotationRun]; v != "" {
+			t.Errorf("build %s (Complete) was claimed (%s) though --phases is failed", name, v)
+		}
+	}
+	_ = failed
+}
+
+func itoa(n int) string { return strconvItoa(n) }

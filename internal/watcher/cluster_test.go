@@ -1,0 +1,294 @@
+package watcher_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"knative.dev/pkg/apis"
+
+	"github.com/thoth-station/build-watcher/internal/watcher"
+)
+
+// env is one test's corner of the control plane.
+type env struct {
+	t      *testing.T
+	ns     string
+	builds buildclient.Interface
+	tekton tektonclient.Interface
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ns, err := cp.CreateNamespace(t.Context(), "watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cp.Config()
+	cfg.QPS, cfg.Burst = 500, 1000
+	return &env{t: t, ns: ns, builds: buildclient.NewForConfigOrDie(cfg), tekton: tektonclient.NewForConfigOrDie(cfg)}
+}
+
+// finishBuilds creates n OpenShift builds and moves each to a finished phase, as the build
+// controller does, with parallel clients; it returns the builds' names in order.
+func (e *env) finishBuilds(ctx context.Context, prefix string, n int, phase buildv1.BuildPhase) []string {
+	e.t.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%04d", prefix, i)
+	}
+	errs := make(chan error, n)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range work {
+				errs <- e.finishBuild(ctx, name, phase)
+			}
+		}()
+	}
+	for _, name := range names {
+		work <- name
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return names
+}
+
+func (e *env) finishBuild(ctx context.Context, name string, phase buildv1.BuildPhase) error {
+	b := &buildv1.Build{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
+			Type: buildv1.DockerBuildStrategyType, DockerStrategy: &buildv1.DockerBuildStrategy{},
+		}}},
+		Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseNew},
+	}
+	created, err := e.builds.BuildV1().Builds(e.ns).Create(ctx, b, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("creating build %s: %w", name, err)
+	}
+	now := metav1.Now()
+	created.Status = buildv1.BuildStatus{Phase: phase, StartTimestamp: &now, CompletionTimestamp: &now}
+	if _, err := e.builds.BuildV1().Builds(e.ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("finishing build %s: %w", name, err)
+	}
+	return nil
+}
+
+// runner stands in for the Tekton controller: it watches our PipelineRuns in some
+// namespaces, and finishes each one that is started (not pending) after a short while,
+// with analysis ids as results. It records how many ran at once and in which order
+// queued runs started.
+type runner struct {
+	t      *testing.T
+	tekton tektonclient.Interface
+	delay  time.Duration
+
+	mu        sync.Mutex
+	running   map[string]bool // namespace/name
+	maxByNS   map[string]int
+	max       int
+	started   []startEvent
+	finished  map[string]bool
+	created   map[string]bool
+	buildUIDs map[string]string // run -> build uid
+	errs      []error
+}
+
+type startEvent struct {
+	key      string
+	queuedAt time.Time
+	pending  bool // it was created pending, then started
+}
+
+func newRunner(t *testing.T, tekton tektonclient.Interface, delay time.Duration) *runner {
+	return &runner{
+		t: t, tekton: tekton, delay: delay, running: map[string]bool{}, maxByNS: map[string]int{},
+		finished: map[string]bool{}, created: map[string]bool{}, buildUIDs: map[string]string{},
+	}
+}
+
+// watch runs until ctx ends; it returns once the watch is established.
+func (r *runner) watch(ctx context.Context, namespace string) {
+	r.t.Helper()
+	w, err := r.tekton.TektonV1().PipelineRuns(namespace).Watch(ctx, metav1.ListOptions{
+		LabelSelector: watcher.LabelManagedBy + "=" + watcher.ManagedBy,
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	go func() {
+		defer w.Stop()
+		wasPending := map[string]bool{}
+		for ev := range w.ResultChan() {
+			pr, ok := ev.Object.(*pipelinev1.PipelineRun)
+			if !ok || ev.Type == watch.Bookmark {
+				continue
+			}
+			key := pr.Namespace + "/" + pr.Name
+			done := pr.Status.GetCondition(apis.ConditionSucceeded) != nil
+			pending := pr.Spec.Status == pipelinev1.PipelineRunSpecStatusPending
+			r.mu.Lock()
+			if ev.Type == watch.Added {
+				r.created[key] = true
+				r.buildUIDs[key] = pr.Labels[watcher.LabelBuildUID]
+			}
+			switch {
+			case ev.Type == watch.Deleted || done:
+				delete(r.running, key)
+			case pending:
+				wasPending[key] = true
+			case !r.running[key] && !r.finished[key]:
+				r.running[key] = true
+				at, _ := time.Parse(time.RFC3339Nano, pr.Annotations[watcher.AnnotationQueuedAt])
+				r.started = append(r.started, startEvent{key: key, queuedAt: at, pending: wasPending[key]})
+				n := 0
+				for k := range r.running {
+					if strings.HasPrefix(k, pr.Namespace+"/") {
+						n++
+					}
+				}
+				r.maxByNS[pr.Namespace] = max(r.maxByNS[pr.Namespace], n)
+				r.max = max(r.max, len(r.running))
+				go r.finish(ctx, pr.Namespace, pr.Name)
+			}
+			r.mu.Unlock()
+		}
+	}()
+}
+
+func (r *runner) finish(ctx context.Context, namespace, name string) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(r.delay):
+	}
+	for attempt := 0; attempt < 20; attempt++ {
+		pr, err := r.tekton.TektonV1().PipelineRuns(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
+			pr.Status.Results = []pipelinev1.PipelineRunResult{
+				{Name: "base-image-analysis-id", Value: *pipelinev1.NewStructuredValues("image-analyzer-" + name)},
+				{Name: "buildlog-document-id", Value: *pipelinev1.NewStructuredValues("buildlog-" + name)},
+			}
+			_, err = r.tekton.TektonV1().PipelineRuns(namespace).UpdateStatus(ctx, pr, metav1.UpdateOptions{})
+		}
+		if err == nil {
+			r.mu.Lock()
+			r.finished[namespace+"/"+name] = true
+			r.mu.Unlock()
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.mu.Lock()
+	r.errs = append(r.errs, fmt.Errorf("could not finish %s/%s", namespace, name))
+	r.mu.Unlock()
+}
+
+// finishedCount is how many runs were finished.
+func (r *runner) finishedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.finished)
+}
+
+// checkFIFO reports queued runs that started before an older queued run.
+func (r *runner) checkFIFO(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var last time.Time
+	out := 0
+	for _, s := range r.started {
+		if !s.pending {
+			continue
+		}
+		if s.queuedAt.Before(last) {
+			out++
+		}
+		last = s.queuedAt
+	}
+	if out > 0 {
+		t.Errorf("%d queued runs started before an older queued run: the queue must drain oldest first", out)
+	}
+}
+
+// waitFor polls cond (reading the API) until it holds or the deadline passes.
+func waitFor(t *testing.T, ctx context.Context, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, state)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkBuilds checks that each build has exactly one run, named after its UID, and its
+// analysis written back; and that no other runs exist.
+func (e *env) checkBuilds(ctx context.Context, names []string, runNamespaces ...string) (bool, string) {
+	list, err := e.builds.BuildV1().Builds(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, err.Error()
+	}
+	want := map[string]string{} // run name -> build
+	done := 0
+	for _, b := range list.Items {
+		want[watcher.RunName(b.UID)] = b.Name
+		if b.Annotations[watcher.AnnotationStatus] == "Succeeded" &&
+			b.Annotations[watcher.AnnotationBaseImageAnalysisID] == "image-analyzer-"+watcher.RunName(b.UID) {
+			done++
+		}
+	}
+	runs, pending, open := 0, 0, 0
+	var stray []string
+	for _, ns := range runNamespaces {
+		prs, err := e.tekton.TektonV1().PipelineRuns(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, pr := range prs.Items {
+			runs++
+			if pr.Spec.Status == pipelinev1.PipelineRunSpecStatusPending {
+				pending++
+			} else if pr.Status.GetCondition(apis.ConditionSucceeded) == nil {
+				open++
+			}
+			if _, ok := want[pr.Name]; !ok {
+				stray = append(stray, pr.Name)
+			}
+		}
+	}
+	sort.Strings(stray)
+	state := fmt.Sprintf("%d builds, %d runs (%d pending, %d started and not finished), %d written back, stray runs %v",
+		len(names), runs, pending, open, done, stray)
+	return len(list.Items) == len(names) && runs == len(names) && done == len(names) && len(stray) == 0, state
+}
