@@ -72,6 +72,7 @@ func newApp() *cli.App {
 		&cli.IntFlag{Name: "kube-api-burst", Usage: "Kubernetes API request burst", Value: kube.DefaultBurst, EnvVars: []string{"THOTH_KUBE_API_BURST"}},
 		&cli.BoolFlag{Name: "leader-elect", Usage: "run only while holding the Lease, so that several replicas never act at once", EnvVars: []string{"THOTH_LEADER_ELECT"}},
 		&cli.DurationFlag{Name: "leader-elect-lease-duration", Usage: "how long a leader that stopped renewing blocks the others", Value: 15 * time.Second, EnvVars: []string{"THOTH_LEADER_ELECT_LEASE_DURATION"}},
+		&cli.StringFlag{Name: "leader-elect-identity", Usage: "this replica's name in the Lease (default: host name and a random suffix)", EnvVars: []string{"POD_NAME"}},
 		&cli.StringFlag{Name: "metrics-address", Usage: "address of /metrics, /healthz and /readyz (empty: not served)", Value: ":8080", EnvVars: []string{"THOTH_METRICS_ADDRESS"}},
 		&cli.StringFlag{Name: "log-format", Usage: "text or json", Value: "text", EnvVars: []string{"THOTH_LOG_FORMAT"}},
 		cliflags.VerboseFlag(),
@@ -120,6 +121,7 @@ func run(cCtx *cli.Context) error {
 		MetricsAddress: cCtx.String("metrics-address"),
 		LeaderElect:    cCtx.Bool("leader-elect"),
 		LeaseDuration:  cCtx.Duration("leader-elect-lease-duration"),
+		Identity:       cCtx.String("leader-elect-identity"),
 		Watcher: watcher.Config{
 			Namespaces:         namespaces,
 			Kinds:              kinds,
