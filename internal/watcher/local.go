@@ -39,6 +39,8 @@ func (l *localExecutor) place(b *Build) (Claim, error) {
 	return Claim{Target: LocalTarget, Namespace: "-", Name: RunName(b.UID)}, nil
 }
 
+func (l *localExecutor) release(Claim) {}
+
 // ensure queues the build; the queue holds each build once.
 func (l *localExecutor) ensure(_ context.Context, b *Build, _ Claim, seen time.Time) error {
 	l.queue.Add(b.Ref)

@@ -37,12 +37,15 @@ type slots struct {
 	started  map[string]struct{}
 	reserved map[string]struct{}
 	pending  map[string]time.Time // name -> queued-at
+	// placed holds runs placed here whose creation is under way; they count as pending
+	// in placement, so that builds placed at the same moment spread by load.
+	placed map[string]struct{}
 }
 
 func newSlots(max int) *slots {
 	return &slots{
 		max: max, started: map[string]struct{}{}, reserved: map[string]struct{}{},
-		pending: map[string]time.Time{},
+		pending: map[string]time.Time{}, placed: map[string]struct{}{},
 	}
 }
 
@@ -91,6 +94,7 @@ func (s *slots) forgetLocked(name string) {
 func (s *slots) admit(name string, queuedAt time.Time) (start, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.placed, name)
 	_, reserved := s.reserved[name]
 	_, pending := s.pending[name]
 	_, started := s.started[name]
@@ -108,6 +112,7 @@ func (s *slots) admit(name string, queuedAt time.Time) (start, known bool) {
 // abandon undoes admit's bookkeeping for a run that was not made (or already existed).
 func (s *slots) abandon(name string) {
 	s.mu.Lock()
+	delete(s.placed, name)
 	delete(s.reserved, name)
 	delete(s.pending, name)
 	s.mu.Unlock()
@@ -155,9 +160,16 @@ func (s *slots) requeue(name string, queuedAt time.Time) {
 	s.mu.Unlock()
 }
 
-// counts returns running (started + reserved) and pending.
+// place counts a run placed here until admit or abandon.
+func (s *slots) place(name string) {
+	s.mu.Lock()
+	s.placed[name] = struct{}{}
+	s.mu.Unlock()
+}
+
+// counts returns running (started + reserved) and pending (placed runs included).
 func (s *slots) counts() (running, pending, max int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.started) + len(s.reserved), len(s.pending), s.max
+	return len(s.started) + len(s.reserved), len(s.pending) + len(s.placed), s.max
 }

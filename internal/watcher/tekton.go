@@ -222,7 +222,16 @@ func (e *tektonExecutor) place(b *Build) (Claim, error) {
 	if best == nil {
 		return Claim{}, fmt.Errorf("no enabled target for %s: enable one in the targets file", b.Ref)
 	}
-	return Claim{Target: best.name, Namespace: best.namespace, Name: RunName(b.UID)}, nil
+	name := RunName(b.UID)
+	best.slots.place(name)
+	return Claim{Target: best.name, Namespace: best.namespace, Name: name}, nil
+}
+
+// release forgets a placement whose claim could not be written.
+func (e *tektonExecutor) release(claim Claim) {
+	if t, ok := e.targetOf(claim.Target); ok {
+		t.slots.abandon(claim.Name)
+	}
 }
 
 // ensure makes the claimed PipelineRun unless it exists: started when its target has a

@@ -36,6 +36,8 @@ type executor interface {
 	place(b *Build) (Claim, error)
 	// ensure makes the claimed run unless it exists; it must be idempotent.
 	ensure(ctx context.Context, b *Build, claim Claim, seen time.Time) error
+	// release forgets a placement whose claim could not be written.
+	release(claim Claim)
 }
 
 // Watcher watches builds and starts one analysis per finished build.
@@ -297,6 +299,7 @@ func (w *Watcher) syncBuild(ctx context.Context, ref build.Ref) error {
 			return err
 		}
 		if err := s.annotate(ctx, b, map[string]string{AnnotationRun: claim.String()}); err != nil {
+			w.exec.release(claim)
 			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 				return nil // deleted, or replaced by a new build of the same name
 			}
