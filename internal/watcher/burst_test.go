@@ -2,12 +2,15 @@ package watcher_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/watcher"
@@ -42,6 +45,20 @@ func testLogger() *slog.Logger {
 // startWatcher runs a watcher in this process until the test ends.
 func (e *env) startWatcher(cfg watcher.Config) (*watcher.Watcher, *watcher.Metrics) {
 	e.t.Helper()
+	w, m, stop := e.runWatcher(cfg)
+	e.t.Cleanup(stop)
+	return w, m
+}
+
+// startWatcherStoppable runs a watcher until the returned function is called.
+func (e *env) startWatcherStoppable(cfg watcher.Config) func() {
+	e.t.Helper()
+	_, _, stop := e.runWatcher(cfg)
+	return stop
+}
+
+func (e *env) runWatcher(cfg watcher.Config) (*watcher.Watcher, *watcher.Metrics, func()) {
+	e.t.Helper()
 	rest := cp.Config()
 	rest.QPS, rest.Burst = 200, 400
 	clients, err := watcher.NewClients(rest)
@@ -56,7 +73,7 @@ func (e *env) startWatcher(cfg watcher.Config) (*watcher.Watcher, *watcher.Metri
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	e.t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			e.t.Errorf("watcher: %v", err)
@@ -69,7 +86,7 @@ func (e *env) startWatcher(cfg watcher.Config) (*watcher.Watcher, *watcher.Metri
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return w, metrics
+	return w, metrics, stop
 }
 
 // TestBurst: 1,000 builds finish within seconds; exactly 1,000 PipelineRuns are made,
@@ -112,39 +129,51 @@ func TestBurst(t *testing.T) {
 }
 
 // TestPhasesAndExisting: builds that finished before the watcher was first installed are
-// left alone, and only the chosen phases are analysed.
+// left alone unless --analyze-existing, and only the chosen phases are analysed.
 func TestPhasesAndExisting(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	r := newRunner(t, e.tekton, 0)
 	r.watch(ctx, e.ns)
-	// The first start records the installation time; builds finished before are existing.
-	cfg := e.config()
-	cfg.Phases = []build.Phase{build.PhaseFailed}
-	first, _ := e.startWatcher(cfg)
-	_ = first
 	old := e.finishBuilds(ctx, "old", 3, buildv1.BuildPhaseFailed)
-	_ = old
-	waitFor(t, ctx, time.Minute, "the old builds analysed", func() (bool, string) {
-		return e.checkBuilds(ctx, old, e.ns)
-	})
+	time.Sleep(1100 * time.Millisecond) // timestamps have whole seconds
+
+	cfg := e.config()
+	cfg.Phases = []build.Phase{build.PhaseFailed, build.PhaseCancelled}
+	stop := e.startWatcherStoppable(cfg)
 	complete := e.finishBuilds(ctx, "complete", 2, buildv1.BuildPhaseComplete)
 	failed := e.finishBuilds(ctx, "failed", 2, buildv1.BuildPhaseFailed)
-	waitFor(t, ctx, time.Minute, "the failed builds analysed", func() (bool, string) {
+	cancelled := e.finishBuilds(ctx, "cancelled", 1, buildv1.BuildPhaseCancelled)
+	waitFor(t, ctx, time.Minute, "the failed and cancelled builds analysed", func() (bool, string) {
 		n := r.finishedCount()
-		return n == 5, "finished runs: " + itoa(n)
+		return n == len(failed)+len(cancelled), fmt.Sprintf("finished runs: %d", n)
 	})
-	time.Sleep(time.Second) // a complete build would have been claimed by now
-	for _, name := range complete {
-		b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, name, metavOpts())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := b.Annotations[watcher.AnnotationRun]; v != "" {
-			t.Errorf("build %s (Complete) was claimed (%s) though --phases is failed", name, v)
-		}
-	}
-	_ = failed
+	time.Sleep(time.Second) // a wrongly chosen build would have been claimed by now
+	e.checkClaims(ctx, append(complete, old...), false)
+	e.checkClaims(ctx, append(failed, cancelled...), true)
+	stop()
+
+	// A restart with --analyze-existing takes the builds from before the installation.
+	cfg.AnalyzeExisting = true
+	e.startWatcher(cfg)
+	waitFor(t, ctx, time.Minute, "the existing builds analysed", func() (bool, string) {
+		n := r.finishedCount()
+		return n == len(failed)+len(cancelled)+len(old), fmt.Sprintf("finished runs: %d", n)
+	})
+	e.checkClaims(ctx, complete, false)
+	e.checkClaims(ctx, old, true)
 }
 
-func itoa(n int) string { return strconvItoa(n) }
+// checkClaims checks whether the builds carry a claim.
+func (e *env) checkClaims(ctx context.Context, names []string, claimed bool) {
+	e.t.Helper()
+	for _, name := range names {
+		b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if v := b.Annotations[watcher.AnnotationRun]; (v != "") != claimed {
+			e.t.Errorf("build %s (%s): claim %q, want claimed=%t", name, b.Status.Phase, v, claimed)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package watcher_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,8 +57,7 @@ func TestTargets(t *testing.T) {
 	write(true, true, false)
 	cfg := e.config()
 	cfg.TargetsFile = file
-	_, metrics := e.startWatcher(cfg)
-	_ = metrics
+	e.startWatcher(cfg)
 
 	first := e.finishBuilds(ctx, "first", 30, buildv1.BuildPhaseComplete)
 	waitFor(t, ctx, 2*time.Minute, "the first builds analysed", func() (bool, string) {
@@ -110,5 +108,4 @@ func TestTargets(t *testing.T) {
 		t.Errorf("north ran %d at once; its limit is 1", r.maxByNS[nss[2]])
 	}
 	r.mu.Unlock()
-	_ = context.Background
 }

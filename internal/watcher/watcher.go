@@ -239,7 +239,9 @@ func (w *Watcher) consider(b *Build) {
 		if !w.phases[b.Phase] {
 			return
 		}
-		if !w.cfg.AnalyzeExisting && b.Finished.Before(w.installedAt) {
+		// Kubernetes timestamps have whole seconds: a build that finished in the second of
+		// the installation counts as new.
+		if !w.cfg.AnalyzeExisting && b.Finished.Before(w.installedAt.Truncate(time.Second)) {
 			return
 		}
 	}
