@@ -59,7 +59,10 @@ func (e *env) startWatcherStoppable(cfg watcher.Config) func() {
 
 func (e *env) runWatcher(cfg watcher.Config) (*watcher.Watcher, *watcher.Metrics, func()) {
 	e.t.Helper()
-	rest := cp.Config()
+	rest := e.rest
+	if rest == nil {
+		rest = cp.Config()
+	}
 	rest.QPS, rest.Burst = 200, 400
 	clients, err := watcher.NewClients(rest)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"knative.dev/pkg/apis"
 
 	"github.com/thoth-station/build-watcher/internal/watcher"
@@ -27,6 +28,8 @@ type env struct {
 	ns     string
 	builds buildclient.Interface
 	tekton tektonclient.Interface
+	// rest is the watcher's client configuration; nil: the admin's.
+	rest *rest.Config
 }
 
 func newEnv(t *testing.T) *env {
