@@ -4,17 +4,19 @@
 MODULE     := github.com/thoth-station/build-watcher
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS    := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
-BINARIES   := collect-build mirror-image submit-thoth
+BINARIES   := collect-build mirror-image submit-thoth build-watcher
 TOOLS      := thoth-standin demo-cluster
 GOBIN      ?= $(shell go env GOPATH)/bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(GOBIN)/staticcheck
+KO_VERSION := v0.19.1
+KO         := $(GOBIN)/ko
 FUZZTIME   ?= 10s
 GOTEST_FLAGS ?= -race -count=1
 
 export VERSION
 
-.PHONY: all build test unit lint fuzz bench demo tools testenv deps clean
+.PHONY: all build test unit lint fuzz bench demo tools testenv deps clean release catalog
 
 all: build
 
@@ -26,10 +28,10 @@ build:
 ## test: everything CI runs: lint, unit and integration tests with -race, short fuzz runs
 test: lint unit fuzz
 
-unit:
-	BUILD_WATCHER_TESTENV="$$(hack/testenv.sh | tail -n 1)" go test $(GOTEST_FLAGS) ./...
+unit: $(KO)
+	KO=$(KO) BUILD_WATCHER_TESTENV="$$(hack/testenv.sh | tail -n 1)" go test $(GOTEST_FLAGS) ./...
 
-## testenv: build the pinned etcd, kube-apiserver and kubectl (hack/tools) into ~/.cache/build-watcher
+## testenv: build the pinned etcd, kube-apiserver, kubectl (hack/tools) and Tekton controller (hack/tools/tekton) into ~/.cache/build-watcher
 testenv:
 	hack/testenv.sh
 
@@ -54,7 +56,16 @@ bench: build
 demo: build
 	hack/demo.sh
 
-tools: $(STATICCHECK)
+tools: $(STATICCHECK) $(KO)
+
+## release: build and push the step images with ko, write catalog/ for Artifact Hub (VERSION=x.y.z required;
+## KO_DOCKER_REPO=, KO_DEFAULTBASEIMAGE=, PLATFORMS=, CATALOG_DIR=; see hack/release.sh)
+release: $(KO)
+	KO=$(KO) hack/release.sh $(if $(filter file,$(origin VERSION)),,$(VERSION))
+
+## catalog: write catalog/ but the Task and Pipeline YAML (READMEs, samples, tests, artifacthub-repo.yml); no images
+catalog:
+	hack/release.sh --docs-only
 
 ## deps: Debian packages the tests use (docker-registry, apache2-utils); needs root or sudo
 deps:
@@ -62,6 +73,9 @@ deps:
 
 $(STATICCHECK):
 	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(KO):
+	go install github.com/google/ko@$(KO_VERSION)
 
 clean:
 	rm -rf bin

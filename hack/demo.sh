@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make demo: what build-watcher does, end to end, against local stand-ins (no cluster and
-# no real Thoth needed). First a real kube-apiserver with OpenShift and Tekton builds that
-# are collected and submitted (bin/demo-cluster; the first run builds the control plane),
-# then bin/submit-thoth against the Thoth stand-in, which validates every request against
-# the User API's OpenAPI document.
+# no real Thoth needed). First a real kube-apiserver where the watcher (local executor) sees
+# OpenShift and Tekton builds finish and collects, mirrors and submits each one
+# (bin/demo-cluster; the first run builds the control plane), then bin/submit-thoth against
+# the Thoth stand-in, which validates every request against the User API's OpenAPI document.
+# With KUBECONFIG and THOTH_USER_API_HOST set, it runs bin/build-watcher --executor local
+# against that cluster and Thoth instead (extra arguments go to it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +38,14 @@ start_standin() {
   exit 1
 }
 
-say "A cluster: OpenShift and Tekton builds collected and submitted (real kube-apiserver, local)"
+# Against a real cluster and Thoth: the watcher itself, in-process executor, until Ctrl-C.
+if [ -n "${KUBECONFIG:-}" ] && [ -n "${THOTH_USER_API_HOST:-}" ]; then
+  say "build-watcher --executor local against $(kubectl config current-context 2>/dev/null || echo "$KUBECONFIG") and $THOTH_USER_API_HOST (Ctrl-C stops)"
+  exec "$bin/build-watcher" --executor local --metrics-address "${THOTH_METRICS_ADDRESS:-127.0.0.1:8080}" \
+    --workers-count "${THOTH_BUILD_WATCHER_WORKERS:-2}" "$@"
+fi
+
+say "A cluster: build-watcher sees OpenShift and Tekton builds finish, collects, mirrors and submits them (real kube-apiserver, local)"
 "$bin/demo-cluster"
 
 start_standin thoth --seed 1 --registry "registry.demo.local:5000=builder:demo-S3cret"

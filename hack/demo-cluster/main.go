@@ -9,16 +9,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -40,10 +41,8 @@ import (
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
+	"github.com/thoth-station/build-watcher/internal/watcher"
 )
-
-// digest is the Tekton build's output digest (an image on quay.io, not mirrored).
-const digest = "sha256:5f2b0c7e1d3a9b8c6e4f2a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -99,10 +98,6 @@ func run(ctx context.Context) error {
 	srv := &http.Server{Handler: standin, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
 	defer srv.Close()
-	client, err := thoth.New("http://" + l.Addr().String())
-	if err != nil {
-		return err
-	}
 	fmt.Printf("Thoth stand-in at http://%s.\n\n", l.Addr())
 
 	internal, push := startRegistries()
@@ -115,57 +110,80 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("Registries: the cluster's at %s, the push registry Thoth reaches at %s.\n\n", internalHost, pushHost)
 
-	refs, err := makeBuilds(ctx, clients, front, ns, output)
+	flask, err := pushImage(internalHost + "/" + "team-a/flask-app:v1")
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "demo-cluster-")
+
+	// The watcher, as `build-watcher --executor local` runs it: it sees builds finish and
+	// runs collect -> mirror -> submit for each, in this process, two at a time.
+	wcfg := watcher.Config{
+		Namespaces: []string{ns}, Kinds: build.Kinds(), TektonSelector: demoSelector,
+		Phases: build.Phases(), StateNamespace: ns, Executor: watcher.ExecutorLocal, Workers: 2,
+		InsecureRegistries: []string{internalHost, pushHost}, SyncWorkers: 4,
+		Analysis: watcher.Analysis{
+			ThothHost: "http://" + l.Addr().String(), PushRegistry: pushHost + "/thoth",
+			PushMode: string(mirror.PushModeDefault), EnvironmentType: thoth.EnvironmentRuntime, Cluster: "demo",
+		},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	wclients, err := watcher.NewClients(front.Config(cp.Config()))
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	w, err := watcher.New(&wcfg, wclients, watcher.NewMetrics())
+	if err != nil {
+		return err
+	}
+	wctx, stopWatcher := context.WithCancel(ctx)
+	watcherDone := make(chan error, 1)
+	go func() { watcherDone <- w.Run(wctx) }()
+	defer func() { stopWatcher(); <-watcherDone }()
+	for !w.Ready() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-watcherDone:
+			return fmt.Errorf("the watcher stopped: %w", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	fmt.Println("build-watcher (local executor, 2 workers) is watching namespace " + ns + ".")
+
+	refs, err := makeBuilds(ctx, clients, front, ns, output, flask)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Builds finished: %d; waiting for their analyses...\n\n", len(refs))
+	var written []map[string]string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if written, err = analyses(ctx, clients, refs); err != nil {
+			return err
+		}
+		if written != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the watcher did not write every analysis back within 2 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	out := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(out, "BUILD\tPHASE\tBASE IMAGE\tOUTPUT IMAGE\tLOG\tTHOTH ANALYSES")
-	var failures, mirrored []string
-	for _, ref := range refs {
-		logFile := filepath.Join(dir, ref.Name+".log")
-		rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile})
-		if err != nil {
-			return err
-		}
-		if strings.HasPrefix(rec.OutputImage, internalHost+"/") {
-			dst, err := mirror.Destination(rec.OutputImage, pushHost+"/thoth", mirror.PushModeDefault)
-			if err != nil {
-				return err
-			}
-			res, err := mirror.Mirror(ctx, rec.OutputImage, dst, mirror.WithInsecureRegistries(internalHost, pushHost))
-			if err != nil {
-				return err
-			}
-			mirrored = append(mirrored, fmt.Sprintf("%s: mirrored %s -> %s (%d layers, digest kept)", ref, short(rec.OutputImage), res.Image, res.Layers))
-			rec.OutputImage = res.Image
-		}
-		f, err := os.Open(logFile)
-		if err != nil {
-			return err
-		}
-		sub, err := client.SubmitBuild(ctx, thoth.BuildAnalysisRequest{
-			BaseImage: rec.BaseImage, OutputImage: rec.OutputImage, BuildLog: f,
-			EnvironmentType: thoth.EnvironmentRuntime, Origin: ref.String(),
-		})
-		f.Close()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%d B\t%s\n", ref, rec.Phase, short(rec.BaseImage), short(rec.OutputImage), rec.Log.Bytes, ids(&sub.Response))
-		if rec.FailureSummary != "" {
-			failures = append(failures, fmt.Sprintf("%s failed: %s", ref, firstLine(rec.FailureSummary)))
-		}
+	fmt.Fprintln(out, "BUILD\tANALYSIS\tTHOTH IDS (annotations on the build)")
+	for i, ref := range refs {
+		a := written[i]
+		fmt.Fprintf(out, "%s\t%s\t%s\n", ref, firstLine(a[watcher.AnnotationStatus]), strings.Join(idsOf(a), " "))
 	}
 	out.Flush()
-	for _, line := range append(mirrored, failures...) {
-		fmt.Println(line)
+	fmt.Println("\nWhat Thoth received:")
+	for _, r := range standin.Requests() {
+		if r.Method != http.MethodPost {
+			continue
+		}
+		base, output, log := submitted(r.Body)
+		fmt.Printf("  %s origin=%s\n      base=%s\n      output=%s\n      log=%d B\n", r.Path, r.Query.Get("origin"), base, output, log)
 	}
 	stats := standin.Stats()
 	fmt.Printf("\nThe stand-in accepted %d submissions and rejected %d; every request was validated against the OpenAPI document.\n", stats.Accepted, stats.Rejected)
@@ -173,6 +191,68 @@ func run(ctx context.Context) error {
 		return errors.New("the stand-in rejected a submission")
 	}
 	return nil
+}
+
+// demoSelector marks the Tekton runs that are builds to analyse.
+const demoSelector = "build.thoth-station.ninja/analyze=true"
+
+// analyses returns each build's watcher annotations once every build has its outcome; nil
+// while some have none yet.
+func analyses(ctx context.Context, c build.Clients, refs []build.Ref) ([]map[string]string, error) {
+	var out []map[string]string
+	for _, ref := range refs {
+		var meta metav1.Object
+		var err error
+		switch ref.Kind {
+		case build.KindBuild:
+			meta, err = c.Build.BuildV1().Builds(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		case build.KindTaskRun:
+			meta, err = c.Tekton.TektonV1().TaskRuns(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		default:
+			meta, err = c.Tekton.TektonV1().PipelineRuns(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		}
+		if err != nil {
+			return nil, err
+		}
+		a := meta.GetAnnotations()
+		if a[watcher.AnnotationStatus] == "" {
+			return nil, nil
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func idsOf(a map[string]string) []string {
+	var out []string
+	for _, k := range []string{watcher.AnnotationBaseImageAnalysisID, watcher.AnnotationOutputImageAnalysisID, watcher.AnnotationBuildLogAnalysisID} {
+		if v := a[k]; v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// submitted reads the images and the log's size from a submission's body.
+func submitted(body []byte) (base, output string, logBytes int) {
+	var doc struct {
+		Base     *string `json:"base_image"`
+		Output   *string `json:"output_image"`
+		BuildLog struct {
+			Log string `json:"log"`
+		} `json:"build_log"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return "?", "?", 0
+	}
+	base, output = "-", "-"
+	if doc.Base != nil {
+		base = *doc.Base
+	}
+	if doc.Output != nil {
+		output = *doc.Output
+	}
+	return base, output, len(doc.BuildLog.Log)
 }
 
 // startRegistries starts two go-containerregistry registries on loopback: the cluster's
@@ -203,8 +283,8 @@ func pushImage(ref string) (string, error) {
 }
 
 // makeBuilds creates the builds as the OpenShift and Tekton controllers leave them.
-func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFront, ns, output string) ([]build.Ref, error) {
-	start, end := metav1.NewTime(time.Now().Add(-5*time.Minute)), metav1.NewTime(time.Now().Add(-time.Minute))
+func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFront, ns, output, flask string) ([]build.Ref, error) {
+	start, end := metav1.NewTime(time.Now().Add(-5*time.Minute)), metav1.Now()
 	s2i := func(name string, phase buildv1.BuildPhase) *buildv1.Build {
 		return &buildv1.Build{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"buildconfig": "app"}},
@@ -243,21 +323,22 @@ func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFro
 	}
 	front.SetPodLog(ns, pod.Name, "step-build-and-push", []byte(
 		"STEP 1/4: FROM registry.access.redhat.com/ubi9/python-311:latest\nSTEP 2/4: COPY . /opt/app-root/src\nSTEP 3/4: RUN pip install -r requirements.txt\nSuccessfully installed flask-3.1.0\nSTEP 4/4: CMD [\"python\", \"app.py\"]\nWriting manifest to image destination\n"))
-	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "buildah-run-1"}, Spec: pipelinev1.TaskRunSpec{
+	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "buildah-run-1", Labels: map[string]string{"build.thoth-station.ninja/analyze": "true"}}, Spec: pipelinev1.TaskRunSpec{
 		TaskRef: &pipelinev1.TaskRef{Name: "buildah"},
 	}}
 	created, err := c.Tekton.TektonV1().TaskRuns(ns).Create(ctx, tr, metav1.CreateOptions{})
 	if err != nil {
 		return nil, err
 	}
+	flaskURL, flaskDigest, _ := strings.Cut(flask, "@")
 	created.Status = pipelinev1.TaskRunStatus{
 		Status: duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"}}},
 		TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
 			PodName: pod.Name, StartTime: &start, CompletionTime: &end,
 			Steps: []pipelinev1.StepState{{Name: "build-and-push", Container: "step-build-and-push"}},
 			Results: []pipelinev1.TaskRunResult{
-				{Name: "IMAGE_URL", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues("quay.io/team-a/flask-app:v1")},
-				{Name: "IMAGE_DIGEST", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues(digest)},
+				{Name: "IMAGE_URL", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues(flaskURL)},
+				{Name: "IMAGE_DIGEST", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues(flaskDigest)},
 			},
 		},
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/thoth-station/build-watcher/internal/build"
@@ -25,13 +27,18 @@ type localExecutor struct {
 	log       *slog.Logger
 	writeBack func(ctx context.Context, b *Build, out Outcome) error
 	queue     workqueue.TypedInterface[build.Ref]
+
+	mu sync.Mutex
+	// done holds the builds (by UID) whose outcome this process wrote: the informer may
+	// show them without it for a moment, and they must not run twice.
+	done map[types.UID]bool
 }
 
 func newLocalExecutor(cfg *Config, clients Clients, metrics *Metrics, log *slog.Logger,
 	writeBack func(ctx context.Context, b *Build, out Outcome) error) *localExecutor {
 	return &localExecutor{
 		cfg: cfg, clients: clients, metrics: metrics, log: log, writeBack: writeBack,
-		queue: workqueue.NewTyped[build.Ref](),
+		queue: workqueue.NewTyped[build.Ref](), done: map[types.UID]bool{},
 	}
 }
 
@@ -41,8 +48,17 @@ func (l *localExecutor) place(b *Build) (Claim, error) {
 
 func (l *localExecutor) release(Claim) {}
 
+func (l *localExecutor) isDone(uid types.UID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.done[uid]
+}
+
 // ensure queues the build; the queue holds each build once.
 func (l *localExecutor) ensure(_ context.Context, b *Build, _ Claim, seen time.Time) error {
+	if l.isDone(b.UID) {
+		return nil
+	}
 	l.queue.Add(b.Ref)
 	l.metrics.runsCreated.WithLabelValues(LocalTarget, "pending").Inc()
 	l.metrics.latency.Observe(time.Since(seen).Seconds())
@@ -74,7 +90,7 @@ func (l *localExecutor) run(ctx context.Context, w *Watcher) {
 func (l *localExecutor) work(ctx context.Context, w *Watcher, ref build.Ref) {
 	s := w.sources[ref.Kind]
 	b, ok := s.get(ref.Namespace, ref.Name)
-	if !ok || b.Done() {
+	if !ok || b.Done() || l.isDone(b.UID) {
 		return
 	}
 	l.metrics.runs.WithLabelValues(LocalTarget, "running").Inc()
@@ -92,7 +108,13 @@ func (l *localExecutor) work(ctx context.Context, w *Watcher, ref build.Ref) {
 	l.metrics.runsCompleted.WithLabelValues(LocalTarget, outcome).Inc()
 	for attempt := 0; ; attempt++ {
 		err := l.writeBack(ctx, b, out)
-		if err == nil || ctx.Err() != nil {
+		if err == nil {
+			l.mu.Lock()
+			l.done[b.UID] = true
+			l.mu.Unlock()
+			return
+		}
+		if ctx.Err() != nil {
 			return
 		}
 		l.log.Error("writing the analysis outcome onto the build failed; will retry", "build", ref.String(), "error", err)

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# make release: builds the step images with ko, pushes them, and writes the Artifact Hub
+# catalog (Tekton git-based versioning, TEP-0115) from the sources in tasks/:
+#
+#   catalog/<kind>/<name>/<name>.yaml   images as <repo>/<binary>:v<version>@sha256:...,
+#                                       label app.kubernetes.io/version: "<version>"
+#   catalog/<kind>/<name>/README.md, samples/, tests/ and any other file of the source,
+#                                       their ko:// images resolved the same way
+#   catalog/<kind>/artifacthub-repo.yml from hack/release/artifacthub-repo-<kind>.yml
+#   catalog/<kind>/.gitignore           the files that pin images, which only the
+#                                       release commit (tagged v<version>) holds
+#
+# for <kind> task and pipeline. catalog/task and catalog/pipeline are replaced as a whole,
+# only when everything succeeded. It prints one "<package> <image>" line per image.
+#
+# Usage: hack/release.sh <version>       version x.y.z or vx.y.z, optionally -prerelease
+#        hack/release.sh --docs-only     all but the files that pin images (no ko, no
+#                                        registry): what the main branch holds
+#
+# Environment:
+#   KO_DOCKER_REPO       where images go (default ghcr.io/thoth-station/build-watcher)
+#   KO_DEFAULTBASEIMAGE  base image, overriding ko.yaml's defaultBaseImage (read by ko)
+#   PLATFORMS            ko --platform, e.g. linux/amd64 (default ko.yaml's defaultPlatforms)
+#   CATALOG_DIR          output directory (default catalog/ of the repository)
+#   TASKS_DIR            source directory (default tasks/ of the repository)
+#   KO                   the ko binary (default ko from PATH, else $(go env GOPATH)/bin/ko)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+module=github.com/thoth-station/build-watcher
+kinds=(task pipeline)
+
+die() {
+  echo "release: $*" >&2
+  exit 1
+}
+log() { echo "release: $*" >&2; }
+
+docs_only=false
+version=""
+for arg in "$@"; do
+  case "$arg" in
+    --docs-only) docs_only=true ;;
+    -h | --help)
+      sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+      exit 0
+      ;;
+    -*) die "unknown option $arg; usage: hack/release.sh <version> | --docs-only" ;;
+    *)
+      [ -z "$version" ] || die "one version only, got $version and $arg"
+      version=$arg
+      ;;
+  esac
+done
+
+if $docs_only; then
+  [ -z "$version" ] || die "--docs-only takes no version (it writes no image references)"
+else
+  [ -n "$version" ] || die "no version given: run make release VERSION=x.y.z (or hack/release.sh x.y.z)"
+  # Semantic version without build metadata ('+' is not allowed in image tags or label values).
+  semver='^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$'
+  if ! [[ "$version" =~ $semver ]]; then
+    case "$version" in
+      *+*) die "version $version has build metadata (+...): image tags and labels cannot hold '+'; use x.y.z or x.y.z-prerelease" ;;
+      *) die "version $version is not a semantic version: use x.y.z or x.y.z-prerelease, e.g. 0.2.0 or v0.2.0-rc.1" ;;
+    esac
+  fi
+  label=${version#v} # app.kubernetes.io/version, the version Artifact Hub shows
+  tag=v$label        # git tag, image tag and the binaries' --version
+  [ "${#label}" -le 63 ] || die "version $label is longer than 63 characters, the limit of a label value"
+fi
+
+tasks_dir=${TASKS_DIR:-$root/tasks}
+out=${CATALOG_DIR:-$root/catalog}
+[ -d "$tasks_dir" ] || die "no sources: $tasks_dir does not exist (set TASKS_DIR)"
+
+# Sources: tasks/<kind>/<name>/<name>.yaml with its README.md.
+resources=() # "<kind>/<name>"
+for kind in "${kinds[@]}"; do
+  [ -d "$tasks_dir/$kind" ] || continue
+  for dir in "$tasks_dir/$kind"/*/; do
+    [ -d "$dir" ] || continue
+    name=$(basename "$dir")
+    src="$dir$name.yaml"
+    [ -f "$src" ] || die "$dir has no $name.yaml: each resource directory holds <name>.yaml"
+    [ -f "$dir/README.md" ] || die "$dir has no README.md: Artifact Hub shows it as the resource's page"
+    grep -Eq '^[[:space:]]+app\.kubernetes\.io/version:' "$src" ||
+      die "$src has no app.kubernetes.io/version label: add it under metadata.labels (the release sets its value)"
+    resources+=("$kind/$name")
+  done
+done
+[ "${#resources[@]}" -gt 0 ] || die "no resources under $tasks_dir/{task,pipeline}/<name>/<name>.yaml"
+
+mkdir -p "$out"
+stage=$(mktemp -d "$out/.release.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
+for kind in "${kinds[@]}"; do
+  meta="$root/hack/release/artifacthub-repo-$kind.yml"
+  [ -f "$meta" ] || die "$meta is missing: it is the Artifact Hub repository metadata of catalog/$kind"
+done
+for r in "${resources[@]}"; do
+  kind=${r%%/*}
+  name=${r#*/}
+  mkdir -p "$stage/$kind/$name"
+  cp -R "$tasks_dir/$kind/$name/." "$stage/$kind/$name/"
+  if [ ! -f "$stage/$kind/artifacthub-repo.yml" ]; then
+    cp "$root/hack/release/artifacthub-repo-$kind.yml" "$stage/$kind/artifacthub-repo.yml"
+  fi
+done
+
+# Release-only files pin released images: each <name>.yaml, and any other file whose source
+# names a ko:// image (the stand-ins of tests/). Only the release commit holds them; each
+# kind's .gitignore names them so that the main branch does not.
+declare -A release_only=() # "<kind>/<rel>"
+for r in "${resources[@]}"; do
+  kind=${r%%/*}
+  name=${r#*/}
+  release_only["$kind/$name/$name.yaml"]=1
+  while IFS= read -r f; do
+    release_only["$kind/${f#"$stage/$kind/"}"]=1
+  done < <(grep -rlF 'ko://' "$stage/$kind/$name" || true)
+done
+for kind in "${kinds[@]}"; do
+  [ -d "$stage/$kind" ] || continue
+  {
+    echo "# Written by hack/release.sh: these files pin the images of a release. make release"
+    echo "# writes them, the commit tagged vX.Y.Z holds them (git add -f), the main branch does not."
+    for key in "${!release_only[@]}"; do
+      if [ "${key%%/*}" = "$kind" ]; then echo "/${key#*/}"; fi
+    done | LC_ALL=C sort
+  } >"$stage/$kind/.gitignore"
+done
+
+if $docs_only; then
+  for key in "${!release_only[@]}"; do
+    rm "$stage/$key"
+    # Keep what an earlier make release wrote: this mode does not write it.
+    if [ -f "$out/$key" ]; then
+      cp "$out/$key" "$stage/$key"
+    fi
+  done
+else
+  ko=${KO:-}
+  if [ -z "$ko" ]; then
+    ko=$(command -v ko || true)
+    [ -n "$ko" ] || ko="$(go env GOPATH)/bin/ko"
+  fi
+  [ -x "$ko" ] || die "ko not found at $ko: run make tools (or set KO=/path/to/ko)"
+  export KO_DOCKER_REPO=${KO_DOCKER_REPO:-ghcr.io/thoth-station/build-watcher}
+  # ko looks for .ko.yaml; ours is ko.yaml (ldflags stamping the version, base image, platforms).
+  export KO_CONFIG_PATH=${KO_CONFIG_PATH:-$root/ko.yaml}
+  platform_flags=()
+  [ -z "${PLATFORMS:-}" ] || platform_flags=(--platform "$PLATFORMS")
+
+  # Every distinct ko:// reference, built once: ko resolves a list of them, and the list's
+  # order maps each reference to its image. The files themselves are only edited on the
+  # image lines, so their comments and layout stay as written.
+  mapfile -t refs < <(grep -rhoE 'ko://[A-Za-z0-9._~/-]+' "$stage" --include='*.yaml' --include='*.yml' | sort -u)
+  [ "${#refs[@]}" -gt 0 ] || die "no ko:// image references in $tasks_dir: nothing to build"
+  for ref in "${refs[@]}"; do
+    case "$ref" in
+      "ko://$module/"?*) ;;
+      *) die "$ref is not a package of this module: images are ko://$module/<path>" ;;
+    esac
+    [ -d "$root/${ref#"ko://$module/"}" ] || die "$ref: there is no ${ref#"ko://$module/"} in this repository"
+  done
+  printf -- '- %s\n' "${refs[@]}" >"$stage/refs.yaml"
+
+  if [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    log "warning: the working tree has uncommitted changes; the images are built from them"
+  fi
+  # Images carry the commit's time (reproducible: same commit, same digests) and labels
+  # naming their source (GitHub's registry links the package to the repository by it).
+  labels="org.opencontainers.image.source=https://$module,org.opencontainers.image.version=$tag"
+  if commit=$(git -C "$root" rev-parse HEAD 2>/dev/null); then
+    labels+=",org.opencontainers.image.revision=$commit"
+    if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+      SOURCE_DATE_EPOCH=$(git -C "$root" log -1 --format=%ct)
+      export SOURCE_DATE_EPOCH
+    fi
+  fi
+  log "building ${#refs[@]} images for ${PLATFORMS:-the defaultPlatforms of ko.yaml} with $("$ko" version) as $KO_DOCKER_REPO/<binary>:$tag"
+  began=$SECONDS
+  # VERSION is what ko.yaml's ldflags stamp into the binaries (--version).
+  (cd "$root" && VERSION=$tag "$ko" resolve --base-import-paths --tags "$tag" \
+    --image-label "$labels" "${platform_flags[@]}" -f "$stage/refs.yaml") >"$stage/resolved.yaml" ||
+    die "ko resolve failed (see above); check KO_DOCKER_REPO ($KO_DOCKER_REPO) is writable and the base image reachable"
+  log "built and pushed in $((SECONDS - began)) s"
+
+  mapfile -t images < <(sed -n 's/^- //p' "$stage/resolved.yaml")
+  [ "${#images[@]}" -eq "${#refs[@]}" ] ||
+    die "ko resolved ${#refs[@]} references into ${#images[@]} images: $(tr '\n' ' ' <"$stage/resolved.yaml")"
+  digest_re='^[^ @]+:'"${tag//./\\.}"'@sha256:[0-9a-f]{64}$'
+  for i in "${!refs[@]}"; do
+    ref=${refs[$i]}
+    image=${images[$i]}
+    [[ "$image" =~ $digest_re ]] || die "ko gave $image for $ref, not <repo>:$tag@sha256:<digest>"
+    case "$image" in
+      "$KO_DOCKER_REPO/"*) ;;
+      *) die "ko gave $image for $ref, outside KO_DOCKER_REPO $KO_DOCKER_REPO" ;;
+    esac
+    # Replace the reference where it ends (quote, space, end of line), never as a prefix.
+    path_re=$(printf '%s' "${ref#ko://}" | sed 's/[.]/\\./g')
+    find "$stage" \( -name '*.yaml' -o -name '*.yml' \) ! -name refs.yaml ! -name resolved.yaml -print0 |
+      xargs -0 sed -E -i "s#ko://${path_re}([^A-Za-z0-9._~/-]|\$)#${image}\\1#g"
+  done
+  rm "$stage/refs.yaml" "$stage/resolved.yaml"
+
+  if left=$(grep -rlF 'ko://' "$stage"); then
+    die "ko:// references left in $(echo "$left" | sed "s|^$stage/||" | tr '\n' ' ')"
+  fi
+  for r in "${resources[@]}"; do
+    kind=${r%%/*}
+    name=${r#*/}
+    f="$stage/$kind/$name/$name.yaml"
+    sed -E -i "s/^([[:space:]]+app\\.kubernetes\\.io\\/version:).*\$/\\1 \"$label\"/" "$f"
+    # Every image is pinned by digest, whoever wrote it; $(params...) images are the user's.
+    while read -r line; do
+      # shellcheck disable=SC2016 # a literal $( marks an image chosen by a param
+      case "$line" in
+        *'$('*) ;;
+        *@sha256:*) ;;
+        *) die "$kind/$name/$name.yaml: $line is not pinned by digest" ;;
+      esac
+    done < <(grep -E '^[[:space:]]*(- )?image:' "$f" || true)
+  done
+fi
+
+for kind in "${kinds[@]}"; do
+  rm -rf "${out:?}/$kind"
+  if [ -d "$stage/$kind" ]; then
+    mv "$stage/$kind" "$out/$kind"
+  fi
+done
+
+if $docs_only; then
+  log "wrote ${#resources[@]} resources (READMEs, samples, tests, artifacthub-repo.yml) into $out"
+else
+  log "wrote ${#resources[@]} resources of version $label into $out"
+  for i in "${!refs[@]}"; do
+    echo "${refs[$i]#ko://$module/} ${images[$i]}"
+  done
+fi

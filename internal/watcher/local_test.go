@@ -1,0 +1,82 @@
+package watcher_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
+	"github.com/thoth-station/build-watcher/internal/watcher"
+)
+
+// TestLocalExecutor: without Tekton, the watcher collects and submits each finished build
+// in-process, exactly once, with N workers, and writes Thoth's ids back onto the build.
+func TestLocalExecutor(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	front, err := cp.StartLogFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { front.Close() })
+	e.rest = front.Config(cp.Config())
+	standin, err := thothtest.New(thothtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(standin)
+	t.Cleanup(srv.Close)
+
+	cfg := e.config()
+	cfg.Executor = watcher.ExecutorLocal
+	cfg.Workers = 3
+	cfg.Analysis.ThothHost = srv.URL
+	e.startWatcher(cfg)
+	const n = 20
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("local-%02d", i)
+		front.SetBuildLog(e.ns, names[i], []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\nERROR: build "+names[i]+" failed\n"))
+	}
+	for _, name := range names {
+		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, ctx, 2*time.Minute, "every build written back", func() (bool, string) {
+		list, err := e.builds.BuildV1().Builds(e.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		done := 0
+		for _, b := range list.Items {
+			if b.Annotations[watcher.AnnotationStatus] == "Succeeded" && b.Annotations[watcher.AnnotationBuildLogAnalysisID] != "" {
+				done++
+			}
+		}
+		return done == n, fmt.Sprintf("%d of %d written back", done, n)
+	})
+	time.Sleep(time.Second) // a second submission would show by now
+	origins := map[string]int{}
+	for _, r := range standin.Requests() {
+		if r.Method == http.MethodPost {
+			origins[r.Query.Get("origin")]++
+		}
+	}
+	if len(origins) != n {
+		t.Errorf("Thoth received submissions for %d builds, want %d", len(origins), n)
+	}
+	for origin, count := range origins {
+		if count != 1 {
+			t.Errorf("build %s was submitted %d times", origin, count)
+		}
+	}
+	if st := standin.Stats(); st.Rejected != 0 {
+		t.Errorf("the stand-in rejected %d requests", st.Rejected)
+	}
+}
