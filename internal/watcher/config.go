@@ -117,6 +117,23 @@ func NewClients(cfg *rest.Config) (Clients, error) {
 
 // Validate reports the first thing wrong with the configuration, as a usage error.
 func (c *Config) Validate() error {
+	if err := c.ValidateFlags(); err != nil {
+		return err
+	}
+	if c.StateNamespace == "" {
+		return usage.Errorf("--namespace (the watcher's own, for its state and lease) is required: set it or POD_NAMESPACE")
+	}
+	if c.Executor == ExecutorTekton && c.TargetsFile == "" {
+		if errs := validation.IsDNS1123Label(c.RunNamespace); len(errs) > 0 {
+			return usage.Errorf("--pipelinerun-namespace %q: %s", c.RunNamespace, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+// ValidateFlags checks what does not depend on the cluster configuration (the namespaces
+// may default to the kubeconfig's).
+func (c *Config) ValidateFlags() error {
 	for _, ns := range c.Namespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 			return usage.Errorf("--build-watcher-namespace %q: %s", ns, strings.Join(errs, "; "))
@@ -142,15 +159,7 @@ func (c *Config) Validate() error {
 	if c.Analysis.ThothHost == "" {
 		return usage.Errorf("--thoth-api-host is required (or THOTH_USER_API_HOST)")
 	}
-	if c.StateNamespace == "" {
-		return usage.Errorf("--namespace (the watcher's own, for its state and lease) is required: set it or POD_NAMESPACE")
-	}
 	if c.Executor == ExecutorTekton {
-		if c.TargetsFile == "" {
-			if errs := validation.IsDNS1123Label(c.RunNamespace); len(errs) > 0 {
-				return usage.Errorf("--pipelinerun-namespace %q: %s", c.RunNamespace, strings.Join(errs, "; "))
-			}
-		}
 		switch c.Runs {
 		case RunsPipeline, RunsTask:
 		default:

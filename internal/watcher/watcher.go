@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/usage"
 )
 
 // Event reasons recorded on builds.
@@ -113,6 +114,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return err
 	}
 	w.installedAt = installedAt
+	if err := w.checkServed(); err != nil {
+		return err
+	}
 	sources, facts, err := newSources(w.clients, w.cfg)
 	if err != nil {
 		return err
@@ -185,6 +189,31 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.ready.Store(true)
 	<-ctx.Done()
 	w.ready.Store(false)
+	return nil
+}
+
+// checkServed makes sure the cluster serves every watched kind: an informer of a kind
+// that is not served would wait forever.
+func (w *Watcher) checkServed() error {
+	for _, kind := range w.cfg.Kinds {
+		gv, resource := "tekton.dev/v1", string(kind)+"s"
+		if kind == build.KindBuild {
+			gv, resource = "build.openshift.io/v1", "builds"
+		}
+		list, err := w.clients.Kube.Discovery().ServerResourcesForGroupVersion(gv)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("asking the cluster whether it serves %s %s: %w", gv, resource, err)
+		}
+		served := false
+		if list != nil {
+			for _, r := range list.APIResources {
+				served = served || r.Name == resource
+			}
+		}
+		if !served {
+			return usage.Errorf("the cluster does not serve %s %s: leave %s out of --kinds (watching %v)", gv, resource, kind, w.cfg.Kinds)
+		}
+	}
 	return nil
 }
 

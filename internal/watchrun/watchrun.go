@@ -54,6 +54,9 @@ func Run(ctx context.Context, o Options) error {
 		log = slog.New(slog.DiscardHandler)
 		o.Watcher.Logger = log
 	}
+	if err := o.Watcher.ValidateFlags(); err != nil {
+		return err
+	}
 	cfg := o.REST
 	if cfg == nil {
 		loaded, err := kube.Load(o.Kubeconfig)
