@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make testenv: builds the pinned control-plane binaries (kube-apiserver, etcd, kubectl) from
-# the tools module in hack/tools into a cache directory outside the repository, skipping what
-# is already built for the pinned versions. Prints the directory on stdout's last line.
+# the tools module in hack/tools, and Tekton's controller (tekton-controller) from its own tools
+# module in hack/tools/tekton, into a cache directory outside the repository, skipping what is
+# already built for the pinned versions. Prints the directory on stdout's last line.
 #
 # TESTENV_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/build-watcher).
 set -euo pipefail
@@ -34,4 +35,23 @@ build() { # name package version
 build etcd go.etcd.io/etcd/server/v3 "$etcd"
 build kubectl k8s.io/kubernetes/cmd/kubectl "$k8s"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s"
+
+# Tekton's controller, for the end-to-end tests (internal/tektontest). Its own module keeps
+# Tekton's client libraries out of the control plane's build list; the binary's build info
+# tells its Tekton version, so a version change in hack/tools/tekton/go.mod rebuilds it.
+cd tekton
+tekton=$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)
+built=
+if [ -x "$dir/tekton-controller" ]; then
+  built=$(go version -m "$dir/tekton-controller" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/tektoncd/pipeline" { print $3 }' || true)
+fi
+if [ "$built" = "$tekton" ]; then
+  echo "testenv: tekton-controller $tekton is built" >&2
+else
+  echo "testenv: building tekton-controller $tekton (first time only; about 2 minutes on 2 cores)..." >&2
+  start=$SECONDS
+  go build -trimpath -ldflags "-s -w" -o "$dir/tekton-controller.tmp" github.com/tektoncd/pipeline/cmd/controller
+  mv "$dir/tekton-controller.tmp" "$dir/tekton-controller"
+  echo "testenv: built tekton-controller in $((SECONDS - start)) s" >&2
+fi
 echo "$dir"

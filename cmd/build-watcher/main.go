@@ -17,7 +17,6 @@ import (
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/cliflags"
-	"github.com/thoth-station/build-watcher/internal/kube"
 	"github.com/thoth-station/build-watcher/internal/usage"
 	"github.com/thoth-station/build-watcher/internal/watcher"
 	"github.com/thoth-station/build-watcher/internal/watchrun"
@@ -68,8 +67,8 @@ func newApp() *cli.App {
 		&cli.BoolFlag{Name: "no-src-registry-tls-verify", Usage: "do not verify TLS of the build's images' registry", EnvVars: []string{"THOTH_NO_SOURCE_REGISTRY_TLS_VERIFY"}},
 		&cli.BoolFlag{Name: "no-dst-registry-tls-verify", Usage: "do not verify TLS of the push registry", EnvVars: []string{"THOTH_NO_DESTINATION_REGISTRY_TLS_VERIFY"}},
 		&cli.IntFlag{Name: "sync-workers", Usage: "builds handled at once (API calls in flight)", Value: 16, EnvVars: []string{"THOTH_SYNC_WORKERS"}},
-		&cli.Float64Flag{Name: "kube-api-qps", Usage: "Kubernetes API requests per second (client-go's default of 5 is too low for bursts)", Value: kube.DefaultQPS, EnvVars: []string{"THOTH_KUBE_API_QPS"}},
-		&cli.IntFlag{Name: "kube-api-burst", Usage: "Kubernetes API request burst", Value: kube.DefaultBurst, EnvVars: []string{"THOTH_KUBE_API_BURST"}},
+		&cli.Float64Flag{Name: "kube-api-qps", Usage: "Kubernetes API requests per second (client-go's default of 5 is far too low for bursts; the API server's priority and fairness protects it)", Value: watchrun.DefaultQPS, EnvVars: []string{"THOTH_KUBE_API_QPS"}},
+		&cli.IntFlag{Name: "kube-api-burst", Usage: "Kubernetes API request burst", Value: watchrun.DefaultBurst, EnvVars: []string{"THOTH_KUBE_API_BURST"}},
 		&cli.BoolFlag{Name: "leader-elect", Usage: "run only while holding the Lease, so that several replicas never act at once", EnvVars: []string{"THOTH_LEADER_ELECT"}},
 		&cli.DurationFlag{Name: "leader-elect-lease-duration", Usage: "how long a leader that stopped renewing blocks the others", Value: 15 * time.Second, EnvVars: []string{"THOTH_LEADER_ELECT_LEASE_DURATION"}},
 		&cli.StringFlag{Name: "leader-elect-identity", Usage: "this replica's name in the Lease (default: host name and a random suffix)", EnvVars: []string{"POD_NAME"}},

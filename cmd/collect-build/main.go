@@ -28,15 +28,15 @@ func main() {
 func newApp() *cli.App {
 	app := cliapp.New("collect-build", "read one finished build (OpenShift Build, Tekton PipelineRun or TaskRun) and emit its facts")
 	app.Flags = []cli.Flag{
-		&cli.StringFlag{Name: "build-ref", Usage: "the build as kind/namespace/name, e.g. build/team-a/app-7 (kinds: build, pipelinerun, taskrun)", EnvVars: []string{"THOTH_BUILD_REF"}},
+		&cli.StringFlag{Name: "build-ref", Usage: "the build as kind/namespace/name, e.g. build/team-a/app-7 (kinds: build, pipelinerun, taskrun); a pipelinerun whose finally tasks run counts as finished, without them", EnvVars: []string{"THOTH_BUILD_REF"}},
 		&cli.StringFlag{Name: "kind", Usage: "build, pipelinerun or taskrun (with --name)", EnvVars: []string{"THOTH_BUILD_KIND"}},
 		&cli.StringFlag{Name: "namespace", Usage: "the build's namespace (default: the configuration's)", EnvVars: []string{"THOTH_BUILD_NAMESPACE"}},
 		&cli.StringFlag{Name: "name", Usage: "the build's name (with --kind)", EnvVars: []string{"THOTH_BUILD_NAME"}},
-		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
-		&cli.StringFlag{Name: "log-file", Usage: "write the build log to this file (streamed; for failed builds too)", EnvVars: []string{"THOTH_LOG_FILE"}, TakesFile: true},
+		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file, or files joined by ':' as in $KUBECONFIG (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
+		&cli.StringFlag{Name: "log-file", Usage: "write the build log to this file, or to build.log in it when it is a directory (a Tekton workspace); streamed, for failed builds too", EnvVars: []string{"THOTH_LOG_FILE"}, TakesFile: true},
 		&cli.BoolFlag{Name: "wait", Usage: "wait for a build that has not finished yet (else that is an error)", EnvVars: []string{"THOTH_WAIT"}},
 		&cli.DurationFlag{Name: "timeout", Usage: "with --wait, how long to wait (0: no limit)", EnvVars: []string{"THOTH_WAIT_TIMEOUT"}},
-		&cli.StringFlag{Name: "base-image-from", Usage: "comma-separated Tekton result/param names holding the base image", Value: strings.Join(build.DefaultBaseImageFrom(), ","), EnvVars: []string{"THOTH_BASE_IMAGE_FROM"}},
+		&cli.StringFlag{Name: "base-image-from", Usage: "comma-separated Tekton result/param names holding the base image, tried before the log's FROM lines; empty: none, the log only", Value: strings.Join(build.DefaultBaseImageFrom(), ","), EnvVars: []string{"THOTH_BASE_IMAGE_FROM"}},
 		cliflags.ResultsDirFlag(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json (the whole build record)", Value: collect.FormatText},
 		cliflags.VerboseFlag(),
@@ -49,12 +49,6 @@ func run(cCtx *cli.Context) error {
 	if err := cliapp.NoArgs(cCtx); err != nil {
 		return err
 	}
-	var from []string
-	for _, f := range strings.Split(cCtx.String("base-image-from"), ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			from = append(from, f)
-		}
-	}
 	opts := collect.Options{
 		BuildRef:      cCtx.String("build-ref"),
 		Kind:          cCtx.String("kind"),
@@ -66,7 +60,7 @@ func run(cCtx *cli.Context) error {
 		Format:        cCtx.String("output"),
 		Wait:          cCtx.Bool("wait"),
 		Timeout:       cCtx.Duration("timeout"),
-		BaseImageFrom: from,
+		BaseImageFrom: cliflags.List(cCtx.String("base-image-from")),
 	}
 	_, err := collect.Run(cCtx.Context, opts, collect.Streams{Stdout: cCtx.App.Writer, Logger: cliflags.Logger(cCtx.Bool(cliflags.Verbose))})
 	return err

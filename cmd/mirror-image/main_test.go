@@ -137,6 +137,36 @@ func TestMirrorsAndWritesTheResult(t *testing.T) {
 	}
 }
 
+// TestInsecureRegistriesVariable: THOTH_INSECURE_REGISTRIES is a Task param, "" by default;
+// an empty value and blank entries between commas mean no registry, not an empty name.
+func TestInsecureRegistriesVariable(t *testing.T) {
+	clearEnv(t)
+	src, dst := registrytest.StartInProcess(t), registrytest.StartInProcess(t)
+	src.PushRandomImage(t, "team/app:v1", 1, 512)
+	tests := []struct {
+		name       string
+		value      string
+		source     string
+		wantCode   int
+		wantStderr string
+	}{
+		// Nothing answers at 127.0.0.1:1: getting that far shows the value was accepted.
+		{name: "empty", value: "", source: "127.0.0.1:1/team/app:v1", wantCode: 1, wantStderr: "connection refused"},
+		{name: "blanks and commas", value: " , ,", source: "127.0.0.1:1/team/app:v1", wantCode: 1, wantStderr: "connection refused"},
+		{name: "registries among blank entries", value: "," + src.Host() + ", ," + dst.Host() + ",", source: src.Ref("team/app:v1")},
+		{name: "a bad entry is still refused", value: src.Host() + ",http://" + dst.Host(), source: src.Ref("team/app:v1"), wantCode: 2, wantStderr: "without scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("THOTH_INSECURE_REGISTRIES", tt.value)
+			code, _, stderr := runApp(t, "--source", tt.source, "--push-registry", dst.Host()+"/thoth", "--quiet")
+			if code != tt.wantCode || !strings.Contains(stderr, tt.wantStderr) || strings.Contains(stderr, "empty registry name") {
+				t.Errorf("THOTH_INSECURE_REGISTRIES=%q: exit %d, stderr %q; want exit %d and %q", tt.value, code, stderr, tt.wantCode, tt.wantStderr)
+			}
+		})
+	}
+}
+
 func TestFailureLeavesNoResult(t *testing.T) {
 	clearEnv(t)
 	src := registrytest.StartInProcess(t)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/cliflags"
+	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/submit"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/version"
@@ -29,9 +30,11 @@ func newApp() *cli.App {
 	app.Flags = append(append(append(cliflags.ThothFlags(),
 		&cli.StringFlag{Name: "base-image", Usage: "base image of the build (sent unless --no-base)", EnvVars: []string{"THOTH_BASE_IMAGE"}},
 		&cli.StringFlag{Name: "output-image", Usage: "output image of the build, best as repo@sha256:... (sent unless --no-output)", EnvVars: []string{"THOTH_OUTPUT_IMAGE"}},
+		&cli.StringFlag{Name: "push-registry", Usage: "the push registry mirror-image copied the output image to: Thoth gets that copy, named as mirror-image names it, by the output image's digest (by the copy's tag when the output image has none); the --pass-token token is never sent for it", EnvVars: []string{"THOTH_PUSH_REGISTRY"}},
+		&cli.StringFlag{Name: "push-mode", Usage: "the --push-mode mirror-image used: default (REG/<name>) or flat (REG:<name>-<tag>)", Value: string(mirror.PushModeDefault), EnvVars: []string{"THOTH_PUSH_MODE"}},
 		&cli.StringFlag{Name: "build-log-file", Usage: "build log to send, read as a stream; - reads standard input (sent unless --no-build-log)", EnvVars: []string{"THOTH_BUILD_LOG_FILE"}, TakesFile: true},
 		&cli.StringFlag{Name: "build-ref", Usage: "read the build (kind/namespace/name) from the cluster: its log when no --build-log-file is given, its images when none are given", EnvVars: []string{"THOTH_BUILD_REF"}},
-		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for --build-ref (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
+		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for --build-ref, or files joined by ':' as in $KUBECONFIG (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
 		&cli.BoolFlag{Name: "no-base", Usage: "do not send the base image", EnvVars: []string{"THOTH_NO_BASE"}},
 		&cli.BoolFlag{Name: "no-output", Usage: "do not send the output image", EnvVars: []string{"THOTH_NO_OUTPUT"}},
 		&cli.BoolFlag{Name: "no-build-log", Usage: "do not send the build log", EnvVars: []string{"THOTH_NO_BUILD_LOG"}},
@@ -40,7 +43,7 @@ func newApp() *cli.App {
 		&cli.BoolFlag{Name: cliflags.Debug, Usage: "run Thoth's analyzers in debug mode, and log at debug level", EnvVars: []string{"THOTH_DEBUG"}},
 		&cli.BoolFlag{Name: "force", Usage: "make Thoth analyse again even when it has cached results", EnvVars: []string{"THOTH_FORCE"}},
 		&cli.IntFlag{Name: "max-body-size", Usage: "request body limit in bytes; a longer build log keeps its head and tail", Value: thoth.DefaultMaxBodyBytes, EnvVars: []string{"THOTH_MAX_BODY_SIZE"}},
-		cliflags.PassTokenFlag("each image without other credentials"),
+		cliflags.PassTokenFlag("each image without other credentials, except the output image's copy in --push-registry (outside the cluster)"),
 		cliflags.ResultsDirFlag(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (one line per analysis id) or json (the decoded answer)", Value: submit.FormatText},
 		cliflags.VerboseFlag(),
@@ -65,6 +68,8 @@ func run(cCtx *cli.Context) error {
 		MaxBodyBytes:    cCtx.Int("max-body-size"),
 		BaseImage:       cCtx.String("base-image"),
 		OutputImage:     cCtx.String("output-image"),
+		PushRegistry:    cCtx.String("push-registry"),
+		PushMode:        mirror.PushMode(cCtx.String("push-mode")),
 		BuildLogFile:    cCtx.String("build-log-file"),
 		BuildRef:        cCtx.String("build-ref"),
 		Kubeconfig:      cCtx.String("kubeconfig"),

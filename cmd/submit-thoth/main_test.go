@@ -29,6 +29,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "stray argument", args: []string{"--thoth-api-host", "h", "extra"}, wantCode: 2, wantStderr: `unexpected argument "extra"`},
 		{name: "no host", args: []string{"--base-image", "quay.io/a/b:1"}, wantCode: 2, wantStderr: "THOTH_USER_API_HOST"},
 		{name: "nothing to submit", args: []string{"--thoth-api-host", "thoth.example.com", "--base-image", "quay.io/a/b:1", "--no-base"}, wantCode: 2, wantStderr: "nothing to submit"},
+		{name: "bad push mode", args: []string{"--thoth-api-host", "h", "--output-image", "quay.io/a/b:1", "--push-registry", "quay.io/x", "--push-mode", "quay"}, wantCode: 2, wantStderr: "--push-mode must be default or flat"},
+		{name: "flat push registry without repository", args: []string{"--thoth-api-host", "h", "--output-image", "quay.io/a/b:1", "--push-registry", "quay.io", "--push-mode", "flat"}, wantCode: 2, wantStderr: "give a repository"},
 		{name: "bad bool in the environment", args: []string{"--thoth-api-host", "h", "--no-tls-verify=maybe"}, wantCode: 2, wantStderr: "maybe"},
 		{name: "unreachable host", args: []string{"--thoth-api-host", "http://127.0.0.1:1", "--base-image", "quay.io/a/b:1",
 			"--retry-attempts", "1", "--src-registry-user", "u", "--src-registry-password", "Secret-Pw-55"}, wantCode: 1, wantStderr: "connection refused"},

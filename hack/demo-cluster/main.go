@@ -348,27 +348,6 @@ func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFro
 	return append(refs, build.Ref{Kind: build.KindTaskRun, Namespace: ns, Name: tr.Name}), nil
 }
 
-func ids(r *thoth.BuildAnalysisResponse) string {
-	s := ""
-	for _, ref := range []*thoth.AnalysisRef{r.BaseImageAnalysis, r.OutputImageAnalysis, r.BuildLogAnalysis} {
-		if ref != nil {
-			if s != "" {
-				s += " "
-			}
-			s += ref.AnalysisID
-		}
-	}
-	return s
-}
-
-// short keeps image references readable in the table.
-func short(ref string) string {
-	if len(ref) > 60 {
-		return ref[:44] + "…" + ref[len(ref)-12:]
-	}
-	return ref
-}
-
 func firstLine(s string) string {
 	for i, r := range s {
 		if r == '\n' {

@@ -13,7 +13,7 @@ func Collect(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, er
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
-	if len(opts.BaseImageFrom) == 0 {
+	if opts.BaseImageFrom == nil {
 		opts.BaseImageFrom = DefaultBaseImageFrom()
 	}
 	var (

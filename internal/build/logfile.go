@@ -38,7 +38,7 @@ type logFile struct {
 func createLog(path string) (*logFile, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("creating the log file: %w", err)
+		return nil, fmt.Errorf("creating the log file: %w; its directory must exist and be writable", err)
 	}
 	return &logFile{path: path, f: f, hash: sha256.New(), tail: make([]byte, tailBytes)}, nil
 }

@@ -104,8 +104,10 @@ type Record struct {
 	// OutputImageTag is the tag form of the output image, when there is one.
 	OutputImageTag string `json:"outputImageTag,omitempty"`
 	// OutputDigest is the output image's digest.
-	OutputDigest   string     `json:"outputDigest,omitempty"`
-	StartTime      *time.Time `json:"startTime,omitempty"`
+	OutputDigest string     `json:"outputDigest,omitempty"`
+	StartTime    *time.Time `json:"startTime,omitempty"`
+	// CompletionTime is when the build finished; for a PipelineRun read while its finally
+	// tasks run, when they started.
 	CompletionTime *time.Time `json:"completionTime,omitempty"`
 	Log            LogInfo    `json:"log"`
 	// FailureSummary holds the last error-looking lines of a failed build's log (< 1 KiB).
@@ -168,7 +170,8 @@ type Options struct {
 	Wait    bool
 	Timeout time.Duration
 	// BaseImageFrom names the Tekton results and params that may hold the base image, in
-	// order; default DefaultBaseImageFrom.
+	// order. nil means DefaultBaseImageFrom; an empty, non-nil list means none: a Tekton
+	// build's base image then comes from its log only.
 	BaseImageFrom []string
 }
 

@@ -55,6 +55,14 @@ const (
 // opts.BaseImageFrom (run before TaskRuns, names in order); without one, finishLog reads it
 // from the log. Results that are not image references are skipped with a note saying why
 // (see readTekton).
+//
+// A PipelineRun whose finally tasks are running (status.finallyStartTime set, Succeeded
+// still Unknown) counts as finished: it is the build as far as its other tasks go, which
+// is what collect-build and submit-thoth read when they run as finally tasks of the build
+// pipeline itself. Its phase comes from those other TaskRuns (see finallyPhase), its
+// completion time is the finally start time, and the finally TaskRuns, told apart by the
+// pipeline spec in its status, are left out of the log and of the image search. Once the
+// run has finished it is read as any other, finally tasks included.
 func collectTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, error) {
 	rec, notes, err := readTekton(ctx, c, ref, opts)
 	if err != nil {
@@ -81,11 +89,27 @@ func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record,
 		if err != nil {
 			return nil, nil, err
 		}
-		rec = tektonRecord(ref.Kind, pr.ObjectMeta, cond, pr.Status.StartTime, pr.Status.CompletionTime)
-		sources = append(sources, pipelineRunValues(pr))
-		if sections, err = pipelineRunChildren(ctx, c, pr); err != nil {
+		// While its finally tasks run, the build is the PipelineRun's other tasks: the
+		// finally ones (collect-build itself, perhaps) are left out of everything.
+		var finally map[string]bool
+		if cond.finallyRunning {
+			if finally, err = finallyTasks(pr); err != nil {
+				return nil, nil, err
+			}
+		}
+		if sections, err = pipelineRunChildren(ctx, c, pr, finally); err != nil {
 			return nil, nil, err
 		}
+		phase, completion := tektonPhase(cond.Status, cond.Reason), pr.Status.CompletionTime
+		if cond.finallyRunning {
+			if phase, err = finallyPhase(pr, cond, sections); err != nil {
+				return nil, nil, err
+			}
+			cond.Message = "its finally tasks are running; the phase is that of its other tasks (" + cond.Message + ")"
+			completion = pr.Status.FinallyStartTime
+		}
+		rec = tektonRecord(ref.Kind, pr.ObjectMeta, phase, cond, pr.Status.StartTime, completion)
+		sources = append(sources, pipelineRunValues(pr))
 		for _, s := range sections {
 			if s.taskRun != nil {
 				sources = append(sources, taskRunValues(s.taskRun))
@@ -96,7 +120,7 @@ func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record,
 		if err != nil {
 			return nil, nil, err
 		}
-		rec = tektonRecord(ref.Kind, tr.ObjectMeta, cond, tr.Status.StartTime, tr.Status.CompletionTime)
+		rec = tektonRecord(ref.Kind, tr.ObjectMeta, tektonPhase(cond.Status, cond.Reason), cond, tr.Status.StartTime, tr.Status.CompletionTime)
 		sources = append(sources, taskRunValues(tr))
 		sections = append(sections, logSection{task: tr.Name, taskRun: tr})
 	default:
@@ -108,7 +132,7 @@ func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record,
 	notes = append(notes, outNotes...)
 	rec.OutputImage, rec.OutputImageTag, rec.OutputDigest = out.Image, out.Tag, out.Digest
 	names := opts.BaseImageFrom
-	if len(names) == 0 {
+	if names == nil {
 		names = DefaultBaseImageFrom()
 	}
 	base, baseNotes := baseImage(sources, names)
@@ -123,8 +147,8 @@ func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record,
 	return rec, notes, nil
 }
 
-// tektonRecord starts the record of a finished run.
-func tektonRecord(kind Kind, meta metav1.ObjectMeta, cond runCondition, start, completion *metav1.Time) *Record {
+// tektonRecord starts the record of a finished run of the given phase.
+func tektonRecord(kind Kind, meta metav1.ObjectMeta, phase Phase, cond runCondition, start, completion *metav1.Time) *Record {
 	strategy := "PipelineRun"
 	if kind == KindTaskRun {
 		strategy = "TaskRun"
@@ -138,7 +162,7 @@ func tektonRecord(kind Kind, meta metav1.ObjectMeta, cond runCondition, start, c
 		Namespace:     meta.Namespace,
 		Name:          meta.Name,
 		UID:           string(meta.UID),
-		Phase:         tektonPhase(cond.Status, cond.Reason),
+		Phase:         phase,
 		OriginalPhase: original,
 		Reason:        cond.Reason,
 		Message:       cond.Message,
@@ -225,12 +249,79 @@ func taskRunAPI(c Clients, namespace string) runAPI[*pipelinev1.TaskRun] {
 	}
 }
 
-// pipelineRunCondition is the PipelineRun's Succeeded condition, zero when it has none yet.
+// pipelineRunCondition is the PipelineRun's Succeeded condition, zero when it has none yet,
+// marked finallyRunning when it has not finished but its finally tasks have started.
 func pipelineRunCondition(pr *pipelinev1.PipelineRun) runCondition {
+	var cond runCondition
 	if c := pr.Status.GetCondition(conditionSucceeded); c != nil {
-		return runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
+		cond = runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
 	}
-	return runCondition{}
+	cond.finallyRunning = !cond.finished() && pr.Status.FinallyStartTime != nil
+	return cond
+}
+
+// finallyTasks names the finally tasks of a PipelineRun, from the pipeline spec the
+// controller resolved into its status (or the one embedded in its spec).
+func finallyTasks(pr *pipelinev1.PipelineRun) (map[string]bool, error) {
+	spec := pr.Status.PipelineSpec
+	if spec == nil {
+		spec = pr.Spec.PipelineSpec
+	}
+	if spec == nil {
+		return nil, fmt.Errorf("%w: its finally tasks are running, but its status holds no pipelineSpec that tells them from its other tasks; collect it once it has finished", ErrNotFinished)
+	}
+	names := make(map[string]bool, len(spec.Finally))
+	for _, t := range spec.Finally {
+		names[t.Name] = true
+	}
+	return names, nil
+}
+
+// finallyPhase is the phase of a PipelineRun whose finally tasks are running, from its
+// other TaskRuns (sections, the finally ones left out), judged as Tekton judges a run's
+// tasks:
+//
+//   - Cancelled when the run was cancelled or stopped (spec.status, or a condition reason
+//     such as CancelledRunningFinally);
+//   - else Failed when one of them failed, timed out, or was cancelled because the run
+//     timed out; a failure its pipeline task ignores (onError: continue, reason
+//     FailureIgnored) does not count;
+//   - else Cancelled when one of them was cancelled;
+//   - else Succeeded.
+//
+// Tekton starts finally tasks only after the other tasks are done; one that is not done
+// yet is ErrNotFinished all the same.
+func finallyPhase(pr *pipelinev1.PipelineRun, cond runCondition, sections []logSection) (Phase, error) {
+	if cancelledReasons[cond.Reason] || pr.IsCancelled() || pr.IsGracefullyCancelled() || pr.IsGracefullyStopped() {
+		return PhaseCancelled, nil
+	}
+	var failed, cancelled bool
+	for _, s := range sections {
+		tr := s.taskRun
+		if tr == nil {
+			continue // gone: its outcome is unknown, its log section says so
+		}
+		c := taskRunCondition(tr)
+		switch {
+		case c.Status == corev1.ConditionTrue:
+		case !c.finished():
+			return "", fmt.Errorf("%w: its finally tasks are running, but its task %s (taskrun %s) is %s", ErrNotFinished, s.task, tr.Name, c)
+		case c.Reason == string(pipelinev1.TaskRunReasonFailureIgnored):
+		case tr.Spec.StatusMessage == pipelinev1.TaskRunCancelledByPipelineTimeoutMsg:
+			failed = true
+		case tektonPhase(c.Status, c.Reason) == PhaseCancelled:
+			cancelled = true
+		default:
+			failed = true
+		}
+	}
+	switch {
+	case failed:
+		return PhaseFailed, nil
+	case cancelled:
+		return PhaseCancelled, nil
+	}
+	return PhaseSucceeded, nil
 }
 
 // taskRunCondition is the TaskRun's Succeeded condition, zero when it has none yet.
@@ -252,12 +343,13 @@ type logSection struct {
 
 // pipelineRunChildren gets the PipelineRun's child TaskRuns in the order of
 // status.childReferences, the order the controller started them in. CustomRuns have no
-// step pods and are left out; a TaskRun that is gone is kept as a section without a log.
-func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelinev1.PipelineRun) ([]logSection, error) {
+// step pods and are left out, and so are the children of the pipeline tasks named in
+// skip; a TaskRun that is gone is kept as a section without a log.
+func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelinev1.PipelineRun, skip map[string]bool) ([]logSection, error) {
 	trs := c.Tekton.TektonV1().TaskRuns(pr.Namespace)
 	var sections []logSection
 	for _, child := range pr.Status.ChildReferences {
-		if child.Kind != "" && child.Kind != "TaskRun" {
+		if (child.Kind != "" && child.Kind != "TaskRun") || skip[child.PipelineTaskName] {
 			continue
 		}
 		s := logSection{task: child.PipelineTaskName}

@@ -20,11 +20,17 @@ import (
 type runCondition struct {
 	Status          corev1.ConditionStatus
 	Reason, Message string
+	// finallyRunning says that a PipelineRun's own tasks are over and only its finally
+	// tasks run (status.finallyStartTime is set while Succeeded is still Unknown). Such a
+	// run is finished for collecting, so that collect-build and submit-thoth can run as
+	// finally tasks of the build pipeline they read; see readTekton.
+	finallyRunning bool
 }
 
-// finished reports whether the run is over: Succeeded is True or False.
+// finished reports whether the run is over, for collecting: Succeeded is True or False,
+// or only a PipelineRun's finally tasks are still running.
 func (c runCondition) finished() bool {
-	return c.Status == corev1.ConditionTrue || c.Status == corev1.ConditionFalse
+	return c.Status == corev1.ConditionTrue || c.Status == corev1.ConditionFalse || c.finallyRunning
 }
 
 // String says where a run that has not finished is.

@@ -5,6 +5,7 @@ package cliflags
 import (
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -189,4 +190,21 @@ func Logger(verbose bool) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// List reads a list-valued flag or environment variable: each value is split at commas,
+// entries are trimmed, and blank ones are dropped, so that an empty value ("" in a Task
+// param) or a stray comma means no entry rather than an empty name. The result is never
+// nil: a flag set to nothing reads as an empty list, which callers can tell from a flag
+// not read at all.
+func List(values ...string) []string {
+	out := []string{}
+	for _, v := range values {
+		for _, entry := range strings.Split(v, ",") {
+			if entry = strings.TrimSpace(entry); entry != "" {
+				out = append(out, entry)
+			}
+		}
+	}
+	return out
 }

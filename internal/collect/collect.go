@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +37,10 @@ const (
 	ResultFailureSummary = "failure-summary"
 )
 
+// LogFileName is the file the build log is written to when Options.LogFile names a
+// directory, as a Tekton workspace is bound.
+const LogFileName = "build.log"
+
 // Options is one collect-build run.
 type Options struct {
 	// BuildRef is kind/namespace/name; or Kind, Namespace and Name apart (Namespace
@@ -43,7 +49,8 @@ type Options struct {
 	Kind, Namespace, Name string
 	// Kubeconfig is a path; empty: in-cluster or the default loading rules.
 	Kubeconfig string
-	// LogFile receives the build log; empty: not fetched.
+	// LogFile receives the build log; when it is an existing directory, the log goes to
+	// LogFileName in it. Empty: the log is not fetched.
 	LogFile string
 	// ResultsDir receives the Tekton results; empty: none.
 	ResultsDir string
@@ -52,7 +59,8 @@ type Options struct {
 	// Wait and Timeout wait for a build that has not finished.
 	Wait    bool
 	Timeout time.Duration
-	// BaseImageFrom names Tekton results/params holding the base image.
+	// BaseImageFrom names Tekton results/params holding the base image: nil for
+	// build.DefaultBaseImageFrom, empty (not nil) for none, the log only.
 	BaseImageFrom []string
 	// REST, when set, is used instead of loading a configuration (tests, the watcher).
 	REST *rest.Config
@@ -118,8 +126,9 @@ func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Logger.DebugContext(ctx, "collecting", "build", ref.String())
-	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: o.LogFile, Wait: o.Wait, Timeout: o.Timeout, BaseImageFrom: o.BaseImageFrom})
+	logFile := logPath(o.LogFile)
+	s.Logger.DebugContext(ctx, "collecting", "build", ref.String(), "log_file", logFile)
+	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile, Wait: o.Wait, Timeout: o.Timeout, BaseImageFrom: o.BaseImageFrom})
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +139,19 @@ func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
 		return rec, err
 	}
 	return rec, report(s.Stdout, o.Format, rec)
+}
+
+// logPath is the file the log is written to: path itself, or LogFileName in it when path
+// is an existing directory (a Tekton workspace). Anything else, including a path that
+// does not exist yet, is taken as the file's name.
+func logPath(path string) string {
+	if path == "" {
+		return ""
+	}
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return filepath.Join(path, LogFileName)
+	}
+	return path
 }
 
 // writeResults writes the Task results; absent values are written empty.

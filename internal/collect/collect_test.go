@@ -113,3 +113,91 @@ func TestRunWritesResults(t *testing.T) {
 		t.Errorf("JSON record %+v", got)
 	}
 }
+
+// TestRunLogFile: --log-file names the log file, or, as Tekton binds a workspace, a
+// directory that receives build.log; log-path and the record say where the log went.
+func TestRunLogFile(t *testing.T) {
+	ns, err := cp.CreateNamespace(t.Context(), "collect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Close()
+	cfg := front.Config(cp.Config())
+	const log = "STEP 1/2: FROM registry.access.redhat.com/ubi9/python-311:latest\nERROR: build failed\n"
+	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-9"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
+		Strategy: buildv1.BuildStrategy{Type: buildv1.DockerBuildStrategyType, DockerStrategy: &buildv1.DockerBuildStrategy{}},
+	}}, Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed}}
+	if _, err := front.CreateBuild(t.Context(), ns, b, []byte(log)); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		// setup returns the --log-file value and the file the log must be in.
+		setup func(t *testing.T) (value, want string)
+	}{
+		{name: "a file", setup: func(t *testing.T) (string, string) {
+			f := filepath.Join(t.TempDir(), "app-9.log")
+			return f, f
+		}},
+		{name: "a file that exists is replaced", setup: func(t *testing.T) (string, string) {
+			f := filepath.Join(t.TempDir(), "app-9.log")
+			if err := os.WriteFile(f, []byte(strings.Repeat("old\n", 100)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return f, f
+		}},
+		{name: "a directory, as a bound workspace", setup: func(t *testing.T) (string, string) {
+			d := t.TempDir()
+			return d, filepath.Join(d, LogFileName)
+		}},
+		{name: "a directory with a trailing slash", setup: func(t *testing.T) (string, string) {
+			d := t.TempDir()
+			return d + "/", filepath.Join(d, LogFileName)
+		}},
+		{name: "a directory holding an old build.log", setup: func(t *testing.T) (string, string) {
+			d := t.TempDir()
+			if err := os.WriteFile(filepath.Join(d, LogFileName), []byte(strings.Repeat("old\n", 100)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return d, filepath.Join(d, LogFileName)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			value, want := tt.setup(t)
+			results := t.TempDir()
+			var out bytes.Buffer
+			rec, err := Run(t.Context(), Options{BuildRef: "build/" + ns + "/app-9", LogFile: value, ResultsDir: results, Format: FormatJSON, REST: cfg}, streams(&out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(want); err != nil || string(got) != log {
+				t.Errorf("%s = %q (%v), want the build log", want, got, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(results, ResultLogPath)); err != nil || string(got) != want {
+				t.Errorf("result %s = %q (%v), want %q", ResultLogPath, got, err, want)
+			}
+			var printed build.Record
+			if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
+				t.Fatalf("JSON output: %v\n%s", err, out.String())
+			}
+			if rec.Log.Path != want || printed.Log.Path != want || printed.Log.Bytes != int64(len(log)) {
+				t.Errorf("record log %+v, printed %+v; want path %s", rec.Log, printed.Log, want)
+			}
+		})
+	}
+
+	t.Run("a file in a directory that does not exist", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "no-such-dir", LogFileName)
+		var out bytes.Buffer
+		_, err := Run(t.Context(), Options{BuildRef: "build/" + ns + "/app-9", LogFile: missing, Format: FormatText, REST: cfg}, streams(&out))
+		if err == nil || !strings.Contains(err.Error(), missing) || strings.Count(err.Error(), "\n") != 0 {
+			t.Errorf("error = %v, want one line naming %s", err, missing)
+		}
+	})
+}

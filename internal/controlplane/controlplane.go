@@ -62,7 +62,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
-	bin, err := binDir(ctx, opts.BinDir)
+	bin, err := BinDir(ctx, opts.BinDir, "etcd", "kube-apiserver")
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +141,10 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	return cp, nil
 }
 
-// binDir finds the control-plane binaries.
-func binDir(ctx context.Context, dir string) (string, error) {
+// BinDir finds the directory of the test binaries that `make testenv` builds and checks that
+// it holds names: dir when given, else $BUILD_WATCHER_TESTENV, else the directory
+// hack/testenv.sh prints (building what is missing).
+func BinDir(ctx context.Context, dir string, names ...string) (string, error) {
 	if dir == "" {
 		dir = os.Getenv(EnvBinDir)
 	}
@@ -160,9 +162,9 @@ func binDir(ctx context.Context, dir string) (string, error) {
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		dir = lines[len(lines)-1]
 	}
-	for _, name := range []string{"etcd", "kube-apiserver"} {
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			return "", fmt.Errorf("control-plane binary %s missing in %s: run `make testenv`: %w", name, dir, err)
+			return "", fmt.Errorf("test binary %s missing in %s: run `make testenv`: %w", name, dir, err)
 		}
 	}
 	return dir, nil

@@ -5,6 +5,9 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -23,10 +26,16 @@ type Config struct {
 }
 
 // Load returns the configuration: the kubeconfig at path when given, else in-cluster
-// config when running in a pod, else the default kubeconfig loading rules.
+// config when running in a pod, else the default kubeconfig loading rules. path may be a
+// list of files as $KUBECONFIG is (the binaries' --kubeconfig flag reads that variable):
+// joined by the OS's list separator (':'), they are merged as kubectl merges them,
+// files that do not exist and blank entries skipped.
 func Load(path string) (*Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if path != "" {
+	switch {
+	case strings.ContainsRune(path, filepath.ListSeparator):
+		rules.Precedence = slices.DeleteFunc(filepath.SplitList(path), func(p string) bool { return strings.TrimSpace(p) == "" })
+	case path != "":
 		rules.ExplicitPath = path
 	}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})

@@ -51,6 +51,29 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("error = %v, want a hint naming --kubeconfig", err)
 		}
 	})
+	// --kubeconfig reads $KUBECONFIG, which may be a list of files, as kubectl reads it.
+	for _, tt := range []struct {
+		name, path string
+		wantErr    bool
+	}{
+		{name: "a list", path: good + string(filepath.ListSeparator) + filepath.Join(dir, "absent")},
+		{name: "a list with blank entries", path: string(filepath.ListSeparator) + good + strings.Repeat(string(filepath.ListSeparator), 2)},
+		{name: "a list of missing files", path: filepath.Join(dir, "absent") + string(filepath.ListSeparator) + filepath.Join(dir, "gone"), wantErr: true},
+		{name: "a list of nothing", path: string(filepath.ListSeparator), wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", filepath.Join(dir, "absent"))
+			cfg, err := Load(tt.path)
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), "--kubeconfig")):
+				t.Fatalf("error = %v, want a hint naming --kubeconfig", err)
+			case !tt.wantErr && err != nil:
+				t.Fatalf("Load(%q): %v", tt.path, err)
+			case !tt.wantErr && (cfg.REST.Host != "https://127.0.0.1:6443" || cfg.Namespace != "team-a"):
+				t.Errorf("loaded %s, namespace %s", cfg.REST.Host, cfg.Namespace)
+			}
+		})
+	}
 	t.Run("missing explicit file", func(t *testing.T) {
 		if _, err := Load(filepath.Join(dir, "nope")); err == nil {
 			t.Fatal("a missing kubeconfig loaded")

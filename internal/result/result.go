@@ -1,6 +1,16 @@
 // Package result writes Tekton Task results: one file per result in the
 // results directory Tekton mounts (/tekton/results), which Tekton reads
 // back into the TaskRun's status.
+//
+// Values are written exactly as given, even one that reads as JSON, such as a
+// failure summary whose only line is ["..."]. Tekton parses a result value as
+// JSON, typing "[...]" as an array and "{...}" as an object, only when the
+// Task does not declare the result as a string: a result declared type: string
+// is kept as written (pkg/pod/status.go, filterResults, since Tekton v0.43,
+// tektoncd/pipeline#5814), so no type mismatch fails the TaskRun. Every Task
+// that runs our binaries declares its results type: string (and tekton.dev/v1
+// defaults an undeclared type to string), so the values need no escaping, and
+// rewriting them here would only change what users read.
 package result
 
 import (

@@ -1,12 +1,15 @@
 package result
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 )
 
 // writeCase is a case of TestWrite.
@@ -283,4 +286,64 @@ func FuzzWrite(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWriteJSONLookingValues: values that read as JSON are written as they are, and, as
+// results declared type: string, stay strings through Tekton: the controller keeps a
+// declared string result as written (pkg/pod/status.go, filterResults:
+// NewStructuredValues(value)), and the TaskRun status round-trips through the API as JSON.
+// Only an undeclared result goes through ParamValue.UnmarshalJSON, which types it by its
+// looks (wantUndeclared), which is why every Task of ours declares its results.
+func TestWriteJSONLookingValues(t *testing.T) {
+	tests := []struct {
+		name, value    string
+		wantUndeclared pipelinev1.ParamType
+	}{
+		{name: "array", value: `["ERROR: No matching distribution found for tensorflow==2.99.0"]`, wantUndeclared: pipelinev1.ParamTypeArray},
+		{name: "empty array", value: `[]`, wantUndeclared: pipelinev1.ParamTypeArray},
+		{name: "object", value: `{"error":"build failed"}`, wantUndeclared: pipelinev1.ParamTypeObject},
+		{name: "JSON string", value: `"quoted"`, wantUndeclared: pipelinev1.ParamTypeString},
+		{name: "a log section header", value: "[build-image/build-and-push] ERROR: build failed\nerror: exit status 1", wantUndeclared: pipelinev1.ParamTypeString},
+		{name: "leading space", value: ` ["a"]`, wantUndeclared: pipelinev1.ParamTypeString},
+		{name: "array of numbers", value: `[1, 2]`, wantUndeclared: pipelinev1.ParamTypeString},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := NewWriter(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write("failure-summary", tt.value); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, "failure-summary"))
+			if err != nil || string(raw) != tt.value {
+				t.Fatalf("file holds %q (%v), want %q", raw, err, tt.value)
+			}
+
+			// Declared type: string, as the controller records it and clients read it back.
+			declared := pipelinev1.TaskRunResult{Name: "failure-summary", Type: pipelinev1.ResultsTypeString, Value: *pipelinev1.NewStructuredValues(string(raw))}
+			stored, err := json.Marshal(declared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read pipelinev1.TaskRunResult
+			if err := json.Unmarshal(stored, &read); err != nil {
+				t.Fatal(err)
+			}
+			if read.Type != pipelinev1.ResultsTypeString || read.Value.Type != pipelinev1.ParamTypeString || read.Value.StringVal != tt.value {
+				t.Errorf("declared string result read back as %s %+v, want the string %q", read.Type, read.Value, tt.value)
+			}
+
+			// Undeclared: typed by its looks.
+			var undeclared pipelinev1.ResultValue
+			if err := undeclared.UnmarshalJSON(raw); err != nil {
+				t.Fatal(err)
+			}
+			if undeclared.Type != tt.wantUndeclared {
+				t.Errorf("undeclared result typed %s, want %s", undeclared.Type, tt.wantUndeclared)
+			}
+		})
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
 	"github.com/thoth-station/build-watcher/internal/kube"
+	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/redact"
 	"github.com/thoth-station/build-watcher/internal/result"
 	"github.com/thoth-station/build-watcher/internal/thoth"
@@ -89,11 +90,18 @@ type Options struct {
 	// Debug and Force are passed to Thoth.
 	Debug, Force bool
 
+	// PushRegistry, when set, is where mirror-image copied the output image to, named by
+	// PushMode (mirror.PushModeDefault when empty) as mirror-image names it: Thoth then gets
+	// that copy instead of the output image (see outputCopy).
+	PushRegistry string
+	PushMode     mirror.PushMode
+
 	// BaseRegistry is for the base image (--src-registry-*), OutputRegistry for the output
-	// image (--dst-registry-*).
+	// image or its copy in PushRegistry (--dst-registry-*).
 	BaseRegistry, OutputRegistry Registry
 	// PassToken sends the service-account token as the password of TokenUser for each image
-	// that has no other credentials.
+	// that has no other credentials, except the output image's copy in PushRegistry: the
+	// token is a credential of the cluster, and the push registry is outside it.
 	PassToken bool
 	// TokenSource says where the token is read.
 	TokenSource kubetoken.TokenSource
@@ -142,6 +150,15 @@ func (o *Options) Validate() error {
 		}
 		if _, err := name.ParseReference(img.ref); err != nil {
 			return usage.Errorf("%s %q is not an image reference: %w", img.flag, img.ref, err)
+		}
+	}
+	if o.PushMode != "" && o.PushMode != mirror.PushModeDefault && o.PushMode != mirror.PushModeFlat {
+		return usage.Errorf("--push-mode must be %s or %s, not %q", mirror.PushModeDefault, mirror.PushModeFlat, o.PushMode)
+	}
+	if o.PushRegistry != "" && o.sendsOutput() {
+		// Named again once the build is read; here bad input fails before anything is sent.
+		if _, _, err := outputCopy(o.OutputImage, o.PushRegistry, o.PushMode); err != nil {
+			return err
 		}
 	}
 	for _, side := range []struct {
@@ -196,7 +213,22 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 	}
 	if o.sendsOutput() {
 		req.OutputImage = o.OutputImage
-		if req.OutputRegistry, err = access(ctx, "--dst", o.OutputImage, o.OutputRegistry, tokens, s.Logger); err != nil {
+		outputTokens := tokens
+		if o.PushRegistry != "" {
+			copied, pinned, err := outputCopy(o.OutputImage, o.PushRegistry, o.PushMode)
+			if err != nil {
+				return nil, err
+			}
+			if pinned {
+				s.Logger.InfoContext(ctx, "submitting the output image's copy in the push registry, by digest", "output_image", o.OutputImage, "copy", copied)
+			} else {
+				s.Logger.WarnContext(ctx, "the output image has no digest: submitting its copy in the push registry by tag, which names whatever was pushed there last",
+					"output_image", o.OutputImage, "copy", copied)
+			}
+			req.OutputImage = copied
+			outputTokens = &lazyToken{} // the token never leaves the cluster
+		}
+		if req.OutputRegistry, err = access(ctx, "--dst", req.OutputImage, o.OutputRegistry, outputTokens, s.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -308,6 +340,31 @@ func fromBuild(ctx context.Context, o *Options, meta *logKind, logger *slog.Logg
 	}
 	logger.DebugContext(ctx, "read the build", "build", ref.String(), "phase", rec.Phase, "base_image", rec.BaseImage, "output_image", rec.OutputImage)
 	return cleanup, nil
+}
+
+// outputCopy names the copy of the output image that mirror-image made in pushRegistry
+// with mode (mirror.Target, so the names agree), pinned to the output image's digest:
+// repository@sha256:..., the copy's repository with the source's digest, which mirror-image
+// keeps. An output image without a digest gives the copy's tag form, and pinned false:
+// that tag names whatever was pushed under it last. Errors match usage.ErrBadInput.
+func outputCopy(output, pushRegistry string, mode mirror.PushMode) (image string, pinned bool, err error) {
+	copied, err := mirror.Target(output, "", pushRegistry, mode)
+	if err != nil {
+		return "", false, fmt.Errorf("naming the copy of output image %s: %w", output, err)
+	}
+	src, err := name.ParseReference(output)
+	if err != nil {
+		return "", false, usage.Errorf("--output-image %q is not an image reference: %w", output, err)
+	}
+	digest, ok := src.(name.Digest)
+	if !ok {
+		return copied, false, nil
+	}
+	dst, err := name.ParseReference(copied)
+	if err != nil {
+		return "", false, usage.Errorf("--push-registry %q: the copy of %s would be %q, which is not an image reference: %w", pushRegistry, output, copied, err)
+	}
+	return dst.Context().Name() + "@" + digest.DigestStr(), true, nil
 }
 
 // access decides the credentials of one image: explicit user and password, else the auth

@@ -22,6 +22,8 @@ import (
 	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
+	"github.com/thoth-station/build-watcher/internal/mirror"
+	"github.com/thoth-station/build-watcher/internal/registrytest"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 	"github.com/thoth-station/build-watcher/internal/usage"
@@ -101,6 +103,13 @@ func TestRunBadInput(t *testing.T) {
 		{name: "malformed auth file", modify: func(o *Options) {
 			o.BaseImage, o.BaseRegistry.AuthFile = "quay.io/org/base:1", malformedAuth
 		}, want: "--src-registry-auth-file"},
+		{name: "push mode", modify: func(o *Options) { o.PushMode = "quay" }, want: "--push-mode must be default or flat"},
+		{name: "push registry as URL", modify: func(o *Options) {
+			o.OutputImage, o.PushRegistry = outputRef, "https://quay.io/thoth"
+		}, want: "not a URL"},
+		{name: "flat push registry without repository", modify: func(o *Options) {
+			o.OutputImage, o.PushRegistry, o.PushMode = outputRef, "quay.io", mirror.PushModeFlat
+		}, want: "give a repository"},
 		{name: "zero retry attempts", modify: func(o *Options) { o.RetryAttempts = 0 }, want: "at least 1"},
 		{name: "tiny body limit", modify: func(o *Options) { o.MaxBodyBytes = 10 }, want: "body size"},
 	}
@@ -378,5 +387,149 @@ func TestRunFromBuildRef(t *testing.T) {
 	o.BuildRef = "build/" + ns
 	if _, err := Run(t.Context(), o, r.streams("")); !errors.Is(err, usage.ErrBadInput) {
 		t.Errorf("malformed ref: %v, want bad input", err)
+	}
+}
+
+// sentImages decodes the images of the last submission.
+func sentImages(t *testing.T, srv *thothtest.Server) (base, output string) {
+	t.Helper()
+	reqs := srv.Requests()
+	var body struct {
+		BaseImage   *string `json:"base_image"`
+		OutputImage *string `json:"output_image"`
+	}
+	if err := json.Unmarshal(reqs[len(reqs)-1].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.BaseImage != nil {
+		base = *body.BaseImage
+	}
+	if body.OutputImage != nil {
+		output = *body.OutputImage
+	}
+	return base, output
+}
+
+// TestRunPushRegistry: with --push-registry, Thoth gets mirror-image's copy of the output
+// image, by the output image's digest, with the --dst credentials and never the token.
+func TestRunPushRegistry(t *testing.T) {
+	const (
+		digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		token  = "sha256~ServiceAccountToken-push"
+		user   = "thoth+robot"
+		pass   = "Robot-Pass-31"
+	)
+	authFile := writeFile(t, "config.json", `{"auths": {"quay.io": {"auth": "`+
+		base64.StdEncoding.EncodeToString([]byte(user+":"+pass))+`"}}}`)
+	tokenFile := writeFile(t, "token", token)
+	tests := []struct {
+		name         string
+		output       string
+		pushRegistry string
+		mode         mirror.PushMode
+		modify       func(*Options)
+		want         string
+		wantUser     string
+		wantLog      string
+	}{
+		{name: "default mode, by digest", output: outputRef, pushRegistry: "quay.io/thoth",
+			want: "quay.io/thoth/app@" + digest, wantLog: "by digest"},
+		{name: "no mode is the default mode", output: outputRef, pushRegistry: "quay.io/thoth", mode: "",
+			want: "quay.io/thoth/app@" + digest},
+		{name: "default mode, tag and digest", output: "registry.team.example:5000/team/app:v1@" + digest, pushRegistry: "quay.io/thoth/",
+			want: "quay.io/thoth/app@" + digest},
+		{name: "flat mode, by digest", output: outputRef, pushRegistry: "quay.io/thoth/images", mode: mirror.PushModeFlat,
+			want: "quay.io/thoth/images@" + digest},
+		{name: "default mode, no digest: the copy's tag", output: "registry.team.example:5000/team/app:v1", pushRegistry: "quay.io/thoth",
+			want: "quay.io/thoth/app:v1", wantLog: "has no digest"},
+		{name: "flat mode, no digest: the copy's tag", output: "registry.team.example:5000/team/app:v1", pushRegistry: "quay.io/thoth/images", mode: mirror.PushModeFlat,
+			want: "quay.io/thoth/images:app-v1", wantLog: "has no digest"},
+		{name: "the token goes to the base image, never to the copy", output: outputRef, pushRegistry: "quay.io/thoth",
+			modify: func(o *Options) {
+				o.BaseImage, o.PassToken, o.TokenSource.TokenPath = "image-registry.openshift-image-registry.svc:5000/team/base:1", true, tokenFile
+			},
+			want: "quay.io/thoth/app@" + digest},
+		{name: "the auth file entry of the copy's registry", output: outputRef, pushRegistry: "quay.io/thoth",
+			modify: func(o *Options) {
+				o.OutputRegistry.AuthFile, o.PassToken, o.TokenSource.TokenPath = authFile, true, tokenFile
+			},
+			want: "quay.io/thoth/app@" + digest, wantUser: user},
+		{name: "without a push registry the output image is sent as it is", output: outputRef,
+			modify: func(o *Options) { o.PassToken, o.TokenSource.TokenPath = true, tokenFile },
+			want:   outputRef, wantUser: TokenUser},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := thothtest.NewTestServer(t, thothtest.Options{})
+			o := options(srv.URL())
+			o.OutputImage, o.PushRegistry, o.PushMode = tt.output, tt.pushRegistry, tt.mode
+			if tt.modify != nil {
+				tt.modify(&o)
+			}
+			var r run
+			if _, err := Run(t.Context(), o, r.streams("")); err != nil {
+				t.Fatal(err)
+			}
+			base, output := sentImages(t, srv)
+			if output != tt.want {
+				t.Errorf("sent output image %q, want %q", output, tt.want)
+			}
+			q := srv.Requests()[len(srv.Requests())-1].Query
+			if got := q.Get("output_registry_user"); got != tt.wantUser {
+				t.Errorf("output registry user %q, want %q", got, tt.wantUser)
+			}
+			if tt.pushRegistry != "" && strings.Contains(q.Get("output_registry_password"), token) {
+				t.Error("the service-account token was sent for the copy in the push registry")
+			}
+			if o.PassToken && base != "" && (q.Get("base_registry_user") != TokenUser || q.Get("base_registry_password") != token) {
+				t.Errorf("base image %s: user %q, want the token", base, q.Get("base_registry_user"))
+			}
+			if !strings.Contains(r.logs.String(), tt.wantLog) {
+				t.Errorf("logs lack %q:\n%s", tt.wantLog, r.logs.String())
+			}
+			for where, text := range map[string]string{"stdout": r.stdout.String(), "logs": r.logs.String()} {
+				if strings.Contains(text, token) || strings.Contains(text, pass) {
+					t.Errorf("%s shows a secret", where)
+				}
+			}
+		})
+	}
+}
+
+// TestRunPushRegistryNamesMirrorsCopy: the output image submit-thoth sends with
+// --push-registry is exactly the image mirror-image reports for the copy it made.
+func TestRunPushRegistryNamesMirrorsCopy(t *testing.T) {
+	src, dst := registrytest.StartInProcess(t), registrytest.StartInProcess(t)
+	img := src.PushRandomImage(t, "team/app:v1", 1, 512)
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, source := range []string{src.Ref("team/app@" + d.String()), src.Ref("team/app:v1@" + d.String())} {
+		for _, push := range []struct {
+			registry string
+			mode     mirror.PushMode
+		}{{dst.Host() + "/thoth", mirror.PushModeDefault}, {dst.Host() + "/flat/images", mirror.PushModeFlat}} {
+			t.Run(source+" "+string(push.mode), func(t *testing.T) {
+				target, err := mirror.Target(source, "", push.registry, push.mode)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := mirror.Mirror(t.Context(), source, target, mirror.WithInsecureRegistries(src.Host(), dst.Host()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := thothtest.NewTestServer(t, thothtest.Options{})
+				o := options(srv.URL())
+				o.OutputImage, o.PushRegistry, o.PushMode = source, push.registry, push.mode
+				var r run
+				if _, err := Run(t.Context(), o, r.streams("")); err != nil {
+					t.Fatal(err)
+				}
+				if _, output := sentImages(t, srv); output != res.Image {
+					t.Errorf("submitted %q, mirror-image reported %q", output, res.Image)
+				}
+			})
+		}
 	}
 }

@@ -39,12 +39,7 @@ func written() map[string][]string {
 // with what the binary must learn. The test logs them; it fails once a binary reads one,
 // so that the entry is removed.
 func pendingEnv() map[string]map[string]string {
-	return map[string]map[string]string{
-		"submit-thoth": {
-			"THOTH_PUSH_REGISTRY": "--push-registry: the output image was copied there by mirror-image; submit the copy's name (mirror.Destination with the same push mode, keeping the digest)",
-			"THOTH_PUSH_MODE":     "--push-mode: the push mode of that copy, default or flat",
-		},
-	}
+	return map[string]map[string]string{}
 }
 
 // envOfHelp finds the variables a binary's --help lists for a flag: [$A, $B].

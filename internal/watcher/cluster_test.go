@@ -24,7 +24,7 @@ import (
 
 // env is one test's corner of the control plane.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ns     string
 	builds buildclient.Interface
 	tekton tektonclient.Interface
@@ -32,7 +32,7 @@ type env struct {
 	rest *rest.Config
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ns, err := cp.CreateNamespace(t.Context(), "watch")
 	if err != nil {

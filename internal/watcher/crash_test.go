@@ -22,8 +22,13 @@ import (
 	"github.com/thoth-station/build-watcher/internal/testproc"
 )
 
-// binary builds cmd/build-watcher once per test binary.
-var binary = sync.OnceValues(func() (string, error) {
+// binaries build cmd/build-watcher once per test binary, with and without -race.
+var binaries = map[bool]func() (string, error){
+	true:  sync.OnceValues(func() (string, error) { return buildBinary(true) }),
+	false: sync.OnceValues(func() (string, error) { return buildBinary(false) }),
+}
+
+func buildBinary(race bool) (string, error) {
 	root, err := modroot.Find()
 	if err != nil {
 		return "", err
@@ -33,13 +38,17 @@ var binary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "build-watcher")
-	cmd := exec.Command("go", "build", "-race", "-o", bin, "./cmd/build-watcher")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/build-watcher")...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building build-watcher: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // proc runs build-watcher processes against the test's namespace.
 type proc struct {
@@ -50,9 +59,9 @@ type proc struct {
 	log        *os.File
 }
 
-func (e *env) newProc(extra ...string) *proc {
+func (e *env) newProc(race bool, extra ...string) *proc {
 	e.t.Helper()
-	bin, err := binary()
+	bin, err := binaries[race]()
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -108,7 +117,7 @@ func TestCrashes(t *testing.T) {
 	ctx := t.Context()
 	r := newRunner(t, e.tekton, 20*time.Millisecond)
 	r.watch(ctx, e.ns)
-	p := e.newProc()
+	p := e.newProc(true)
 	current := p.start()
 	time.Sleep(2 * time.Second) // let the first start record the installation time
 
@@ -152,7 +161,7 @@ func TestLeaderElection(t *testing.T) {
 	ctx := t.Context()
 	r := newRunner(t, e.tekton, 20*time.Millisecond)
 	r.watch(ctx, e.ns)
-	p := e.newProc("--leader-elect", "--leader-elect-lease-duration", "3s")
+	p := e.newProc(true, "--leader-elect", "--leader-elect-lease-duration", "3s")
 	ids := []string{"replica-0", "replica-1"}
 	replicas := []*testproc.Process{p.start("--leader-elect-identity", ids[0]), p.start("--leader-elect-identity", ids[1])}
 	time.Sleep(3 * time.Second)

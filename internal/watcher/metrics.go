@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics are the watcher's Prometheus metrics, in a registry of their own.
@@ -63,6 +64,6 @@ func NewMetrics() *Metrics {
 	}
 	m.Registry.MustRegister(m.buildsSeen, m.buildsFinished, m.buildsSkipped, m.runsCreated, m.runsStarted,
 		m.runsCompleted, m.runs, m.targetMax, m.latency, m.apiErrors, m.writeBacks,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

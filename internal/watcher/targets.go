@@ -50,14 +50,14 @@ func LoadTargets(path string) ([]TargetSpec, error) {
 // ParseTargets decodes and checks the YAML of a targets file; unknown fields are errors.
 func ParseTargets(data []byte) ([]TargetSpec, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("it is empty: list at least one target under targets:")
+		return nil, errors.New("it is empty: list at least one target under \"targets\"")
 	}
 	var f targetsFile
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
 		return nil, err
 	}
 	if len(f.Targets) == 0 {
-		return nil, errors.New("no targets: list at least one under targets:")
+		return nil, errors.New("no targets: list at least one under \"targets\"")
 	}
 	seen := map[string]bool{}
 	for i, t := range f.Targets {

@@ -24,6 +24,13 @@ import (
 	"github.com/thoth-station/build-watcher/internal/watcher"
 )
 
+// The watcher's default client rate limits: a burst of finished builds costs two writes
+// each, and 1,000 builds should start within seconds.
+const (
+	DefaultQPS   = 500
+	DefaultBurst = 1000
+)
+
 // LeaseName is the default name of the leader-election Lease.
 const LeaseName = "build-watcher"
 

@@ -1,0 +1,231 @@
+package watcher_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	buildv1 "github.com/openshift/api/build/v1"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/watcher"
+	"github.com/thoth-station/build-watcher/internal/watchrun"
+)
+
+// writeCounter counts the API writes (neither GET, LIST nor WATCH) of a client.
+type writeCounter struct {
+	next   http.RoundTripper
+	writes atomic.Int64
+}
+
+func (c *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet {
+		c.writes.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// BenchmarkWatcherBurst: 1,000 builds finish at once; reports PipelineRuns created per
+// second, the p50/p99 latency from a build's finish to its run being seen created, and the
+// watcher's API writes per build (goals: >= 200/s, p99 < 1 s, <= 2 writes per build).
+func BenchmarkWatcherBurst(b *testing.B) {
+	const n = 1000
+	for b.Loop() {
+		e := newEnv(b)
+		ns := e.ns
+		ctx := b.Context()
+		var err error
+
+		// The builds exist, not finished, before the watcher starts.
+		builds := make([]*buildv1.Build, n)
+		parallel(n, 16, func(i int) {
+			bd := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%04d", i), Namespace: ns},
+				Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseRunning}}
+			builds[i], err = e.builds.BuildV1().Builds(ns).Create(ctx, bd, metav1.CreateOptions{})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+		counter := &writeCounter{}
+		rest := cp.Config()
+		rest.QPS, rest.Burst = watchrun.DefaultQPS, watchrun.DefaultBurst
+		rest.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+		clients, err := watcher.NewClients(rest)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wcfg := watcher.Config{
+			Namespaces: []string{ns}, Kinds: []build.Kind{build.KindBuild}, Phases: build.Phases(), StateNamespace: ns,
+			Executor: watcher.ExecutorTekton, Workers: n, RunNamespace: ns, Runs: watcher.RunsPipeline,
+			Pipeline: "thoth-build-analysis", SyncWorkers: syncWorkers(), Analysis: watcher.Analysis{ThothHost: "thoth"}, Logger: testLogger(),
+		}
+		w, err := watcher.New(&wcfg, clients, watcher.NewMetrics())
+		if err != nil {
+			b.Fatal(err)
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.Run(wctx) }()
+		for !w.Ready() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(1100 * time.Millisecond) // past the installation's second
+		counter.writes.Store(0)
+
+		seen := map[string]time.Time{}
+		var mu sync.Mutex
+		runs, err := e.tekton.TektonV1().PipelineRuns(ns).Watch(ctx, metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		allSeen := make(chan struct{})
+		go func() {
+			for ev := range runs.ResultChan() {
+				if ev.Type != watch.Added {
+					continue
+				}
+				pr := ev.Object.(*pipelinev1.PipelineRun)
+				mu.Lock()
+				seen[pr.Labels[watcher.LabelBuildUID]] = time.Now()
+				if len(seen) == n {
+					close(allSeen)
+				}
+				mu.Unlock()
+			}
+		}()
+		finished := make([]time.Time, n)
+		began := time.Now()
+		parallel(n, 32, func(i int) {
+			bd := builds[i].DeepCopy()
+			now := metav1.Now()
+			bd.Status = buildv1.BuildStatus{Phase: buildv1.BuildPhaseComplete, CompletionTimestamp: &now}
+			if _, err := e.builds.BuildV1().Builds(ns).UpdateStatus(ctx, bd, metav1.UpdateOptions{}); err != nil {
+				b.Error(err)
+			}
+			finished[i] = time.Now()
+		})
+		finishedIn := time.Since(began)
+		select {
+		case <-allSeen:
+		case <-time.After(5 * time.Minute):
+			b.Fatalf("only %d of %d PipelineRuns after 5 minutes", len(seen), n)
+		}
+		total := time.Since(began)
+		runs.Stop()
+		cancel()
+		<-done
+		var lat []time.Duration
+		for i, bd := range builds {
+			lat = append(lat, seen[string(bd.UID)].Sub(finished[i]))
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(float64(n)/total.Seconds(), "runs/s")
+		b.ReportMetric(float64(lat[n/2].Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(lat[n*99/100].Milliseconds()), "p99-ms")
+		b.ReportMetric(float64(counter.writes.Load())/n, "writes/build")
+		b.ReportMetric(finishedIn.Seconds(), "finish-s")
+	}
+}
+
+// BenchmarkWatcherRSS10k: the build-watcher process's peak RSS with 10,000 builds in its
+// cache (goal <= 100 MiB).
+func BenchmarkWatcherRSS10k(b *testing.B) {
+	const n = 10000
+	for b.Loop() {
+		ctx := b.Context()
+		e := newEnv(b)
+		ns, builds := e.ns, e.builds
+		parallel(n, 32, func(i int) {
+			// Shaped like real builds: labels, annotations, a strategy, a status.
+			now := metav1.Now()
+			bd := &buildv1.Build{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%05d", i), Namespace: ns,
+					Labels:      map[string]string{"buildconfig": "app", "openshift.io/build-config.name": "app", "openshift.io/build.start-policy": "Serial"},
+					Annotations: map[string]string{"openshift.io/build-config.name": "app", "openshift.io/build.number": strconv.Itoa(i), "openshift.io/build.pod-name": fmt.Sprintf("app-%05d-build", i)}},
+				Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
+					Source:   buildv1.BuildSource{Git: &buildv1.GitBuildSource{URI: "https://github.com/team-a/app", Ref: "main"}},
+					Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: "quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1"}}},
+					Output:   buildv1.BuildOutput{To: &corev1.ObjectReference{Kind: "ImageStreamTag", Name: "app:latest"}},
+				}},
+				Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseComplete, StartTimestamp: &now, CompletionTimestamp: &now,
+					OutputDockerImageReference: "image-registry.openshift-image-registry.svc:5000/team-a/app:latest"},
+			}
+			if _, err := builds.BuildV1().Builds(ns).Create(ctx, bd, metav1.CreateOptions{}); err != nil {
+				b.Error(err)
+			}
+		})
+		p := e.newProc(false, "--kinds", "build,pipelinerun,taskrun")
+		proc := p.start()
+		var rss int64
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			out, _ := os.ReadFile(p.log.Name())
+			if strings.Contains(string(out), "caches synced") {
+				time.Sleep(2 * time.Second)
+				rss = peakRSS(proc.PID())
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		_ = proc.Stop(10 * time.Second)
+		if rss == 0 {
+			b.Fatal("the watcher did not sync its caches in 2 minutes")
+		}
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+	}
+}
+
+// peakRSS reads VmHWM of a process, in bytes.
+func peakRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func parallel(n, workers int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// syncWorkers is the watcher's --sync-workers default, or BENCH_SYNC_WORKERS.
+func syncWorkers() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_SYNC_WORKERS")); err == nil {
+		return n
+	}
+	return 16
+}

@@ -1,0 +1,33 @@
+// Package e2e runs the Tasks and the Pipeline of tasks/ under the real Tekton controller,
+// with the binaries of cmd/ as their steps (internal/tektontest's pod runner stands in for
+// the kubelet), against OpenShift and Tekton builds on the test control plane, two
+// registries and the Thoth stand-in.
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"github.com/thoth-station/build-watcher/internal/tektontest"
+)
+
+// env is the package's Tekton environment, started once by TestMain.
+var env *tektontest.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(tektontest.Main(m, &env, tektontest.MainOptions{Packages: []string{
+		"github.com/thoth-station/build-watcher/cmd/collect-build",
+		"github.com/thoth-station/build-watcher/cmd/mirror-image",
+		"github.com/thoth-station/build-watcher/cmd/submit-thoth",
+	}}))
+}
+
+// TestEnvironment reports the start-up times and checks that the controller still runs:
+// a controller that died makes every other test here wait for nothing.
+func TestEnvironment(t *testing.T) {
+	env.Require(t)
+	t.Logf("tektontest: %s", env.Startup)
+	if err := env.Controller.Exited(); err != nil {
+		t.Fatalf("the Tekton controller died: %v; its log:\n%s", err, env.Controller.Log(4<<10))
+	}
+}
