@@ -57,7 +57,7 @@ func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*R
 	if rec.OutputImage == "" && rec.Phase == PhaseSucceeded {
 		rec.OutputImage = rec.OutputImageTag // no digest known: the tag is all there is
 	}
-	if opts.LogFile != "" {
+	if opts.LogFile != "" || opts.ScanLog {
 		if err := buildLog(ctx, c, rec, opts.LogFile); err != nil {
 			return nil, err
 		}
@@ -257,7 +257,7 @@ func buildLog(ctx context.Context, c Clients, rec *Record, path string) error {
 	defer stream.Close()
 	if _, err := l.copyFrom(stream); err != nil {
 		l.Close()
-		return fmt.Errorf("streaming the build log to %s: %w", path, err)
+		return fmt.Errorf("streaming the build log of %s: %w", rec.Ref(), err)
 	}
 	return finishLog(rec, l)
 }

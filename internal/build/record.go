@@ -163,8 +163,11 @@ func NewClients(cfg *rest.Config) (Clients, error) {
 
 // Options says how to collect.
 type Options struct {
-	// LogFile receives the build log; empty: the log is not fetched.
+	// LogFile receives the build log; empty: the log is not fetched, unless ScanLog.
 	LogFile string
+	// ScanLog reads the log without a LogFile, for what only the log tells: the base image
+	// of a build whose object does not name it, and a failed build's failure summary.
+	ScanLog bool
 	// Wait watches a build that has not finished until it does or Timeout passes; without
 	// it such a build is ErrNotFinished.
 	Wait    bool

@@ -139,7 +139,7 @@ func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record,
 	notes = append(notes, baseNotes...)
 	rec.BaseImage = base
 
-	if opts.LogFile != "" {
+	if opts.LogFile != "" || opts.ScanLog {
 		if err := tektonLog(ctx, c, rec, sections, opts.LogFile); err != nil {
 			return nil, nil, err
 		}

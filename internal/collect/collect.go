@@ -50,7 +50,7 @@ type Options struct {
 	// Kubeconfig is a path; empty: in-cluster or the default loading rules.
 	Kubeconfig string
 	// LogFile receives the build log; when it is an existing directory, the log goes to
-	// LogFileName in it. Empty: the log is not fetched.
+	// LogFileName in it. Empty: the log is read (base image, failure summary) but not kept.
 	LogFile string
 	// ResultsDir receives the Tekton results; empty: none.
 	ResultsDir string
@@ -128,7 +128,7 @@ func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
 	}
 	logFile := logPath(o.LogFile)
 	s.Logger.DebugContext(ctx, "collecting", "build", ref.String(), "log_file", logFile)
-	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile, Wait: o.Wait, Timeout: o.Timeout, BaseImageFrom: o.BaseImageFrom})
+	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile, ScanLog: true, Wait: o.Wait, Timeout: o.Timeout, BaseImageFrom: o.BaseImageFrom})
 	if err != nil {
 		return nil, err
 	}

@@ -112,6 +112,20 @@ func TestRunWritesResults(t *testing.T) {
 	if got.UID != rec.UID || got.Phase != build.PhaseFailed || got.Log.Path != "" {
 		t.Errorf("JSON record %+v", got)
 	}
+
+	// Without a log file (the Task's build-log workspace unbound) the log is still read for
+	// what only it tells, and log-path is empty.
+	results = t.TempDir()
+	if _, err := Run(t.Context(), Options{BuildRef: "build/" + ns + "/app-8", ResultsDir: results, Format: FormatText, REST: cfg}, streams(&out)); err != nil {
+		t.Fatal(err)
+	}
+	want[ResultLogPath] = ""
+	for name, value := range want {
+		got, err := os.ReadFile(filepath.Join(results, name))
+		if err != nil || string(got) != value {
+			t.Errorf("without --log-file: result %s = %q (%v), want %q", name, got, err, value)
+		}
+	}
 }
 
 // TestRunLogFile: --log-file names the log file, or, as Tekton binds a workspace, a
