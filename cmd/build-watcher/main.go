@@ -37,7 +37,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
 		&cli.StringFlag{Name: "phases", Usage: "comma-separated finished phases to analyse: succeeded, failed, error, cancelled", Value: "succeeded,failed,error,cancelled", EnvVars: []string{"THOTH_BUILD_WATCHER_PHASES"}},
-		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
+		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed, and send the images of existing ImageStream tags once each", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
 		&cli.StringFlag{Name: "namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
 		&cli.StringFlag{Name: "executor", Usage: "tekton (one PipelineRun per build) or local (collect, mirror and submit in this process)", Value: watcher.ExecutorTekton, EnvVars: []string{"THOTH_BUILD_WATCHER_EXECUTOR"}},
 		&cli.IntFlag{Name: "workers-count", Usage: "analyses running at once: PipelineRuns (the rest wait as PipelineRunPending) or local workers", Value: 4, EnvVars: []string{"THOTH_BUILD_WATCHER_WORKERS"}},

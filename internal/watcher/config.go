@@ -8,6 +8,7 @@ import (
 	"time"
 
 	buildclient "github.com/openshift/client-go/build/clientset/versioned"
+	imageclient "github.com/openshift/client-go/image/clientset/versioned"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
@@ -53,7 +54,8 @@ type Config struct {
 	TektonSelector string
 	// Phases are the finished phases analysed.
 	Phases []build.Phase
-	// AnalyzeExisting analyses builds that finished before the watcher was first installed.
+	// AnalyzeExisting analyses builds that finished before the watcher was first installed,
+	// and submits the images of existing ImageStream tags (once each).
 	AnalyzeExisting bool
 	// StateNamespace holds the state ConfigMap and the leader-election Lease.
 	StateNamespace string
@@ -96,6 +98,7 @@ type Clients struct {
 	REST   *rest.Config
 	Kube   kubernetes.Interface
 	Build  buildclient.Interface
+	Image  imageclient.Interface
 	Tekton tektonclient.Interface
 }
 
@@ -108,6 +111,9 @@ func NewClients(cfg *rest.Config) (Clients, error) {
 	}
 	if c.Build, err = buildclient.NewForConfig(cfg); err != nil {
 		return c, fmt.Errorf("making the OpenShift build client: %w", err)
+	}
+	if c.Image, err = imageclient.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the OpenShift image client: %w", err)
 	}
 	if c.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
 		return c, fmt.Errorf("making the Tekton client: %w", err)

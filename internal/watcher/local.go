@@ -134,22 +134,8 @@ func (l *localExecutor) analyse(ctx context.Context, b *Build) Outcome {
 	if a.Cluster != "" {
 		origin = a.Cluster + "/" + origin
 	}
-	opts := submit.Options{
-		ThothHost: a.ThothHost, NoTLSVerify: a.NoTLSVerify,
-		RequestTimeout: time.Minute, RetryAttempts: 6, RetryMaxTime: 5 * time.Minute,
-		MaxBodyBytes: thoth.DefaultMaxBodyBytes,
-		BuildRef:     b.Ref.String(), REST: l.clients.REST,
-		NoBase: a.NoBase, NoOutput: a.NoOutput, NoBuildLog: a.NoBuildLog,
-		EnvironmentType: a.EnvironmentType, Origin: origin, Debug: a.Debug, Force: a.Force,
-		BaseRegistry:   submit.Registry{AuthFile: l.cfg.SrcAuthFile, NoTLSVerify: a.NoSrcRegistryTLSVerify},
-		OutputRegistry: submit.Registry{AuthFile: l.cfg.DstAuthFile, NoTLSVerify: a.NoDstRegistryTLSVerify},
-		PassToken:      a.PassToken,
-		Format:         submit.FormatText,
-		UserAgent:      "build-watcher",
-	}
-	if opts.EnvironmentType == "" {
-		opts.EnvironmentType = thoth.EnvironmentRuntime
-	}
+	opts := submitOptions(l.cfg, origin)
+	opts.BuildRef, opts.REST = b.Ref.String(), l.clients.REST
 	if a.PushRegistry != "" && !a.NoOutput {
 		mirrored, err := l.mirror(ctx, b)
 		if err != nil {
@@ -161,8 +147,33 @@ func (l *localExecutor) analyse(ctx context.Context, b *Build) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
+	return Outcome{IDs: analysisIDs(&sub.Response)}
+}
+
+// submitOptions are the settings of every in-process submission to Thoth.
+func submitOptions(cfg *Config, origin string) submit.Options {
+	a := &cfg.Analysis
+	opts := submit.Options{
+		ThothHost: a.ThothHost, NoTLSVerify: a.NoTLSVerify,
+		RequestTimeout: time.Minute, RetryAttempts: 6, RetryMaxTime: 5 * time.Minute,
+		MaxBodyBytes: thoth.DefaultMaxBodyBytes,
+		NoBase:       a.NoBase, NoOutput: a.NoOutput, NoBuildLog: a.NoBuildLog,
+		EnvironmentType: a.EnvironmentType, Origin: origin, Debug: a.Debug, Force: a.Force,
+		BaseRegistry:   submit.Registry{AuthFile: cfg.SrcAuthFile, NoTLSVerify: a.NoSrcRegistryTLSVerify},
+		OutputRegistry: submit.Registry{AuthFile: cfg.DstAuthFile, NoTLSVerify: a.NoDstRegistryTLSVerify},
+		PassToken:      a.PassToken,
+		Format:         submit.FormatText,
+		UserAgent:      "build-watcher",
+	}
+	if opts.EnvironmentType == "" {
+		opts.EnvironmentType = thoth.EnvironmentRuntime
+	}
+	return opts
+}
+
+// analysisIDs maps Thoth's answer onto the build annotations that hold its ids.
+func analysisIDs(r *thoth.BuildAnalysisResponse) map[string]string {
 	ids := map[string]string{}
-	r := &sub.Response
 	for _, v := range []struct {
 		ref        *thoth.AnalysisRef
 		annotation string
@@ -178,7 +189,7 @@ func (l *localExecutor) analyse(ctx context.Context, b *Build) Outcome {
 	if r.BuildLogDocumentID != "" {
 		ids[AnnotationBuildLogDocumentID] = r.BuildLogDocumentID
 	}
-	return Outcome{IDs: ids}
+	return ids
 }
 
 // mirror copies the build's output image to the push registry; "" when it has none.

@@ -186,6 +186,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if w.cfg.AnalyzeExisting && w.servesImageStreams() {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.analyzeImageStreams(ctx) }()
+	}
 	w.ready.Store(true)
 	<-ctx.Done()
 	w.ready.Store(false)
@@ -215,6 +219,20 @@ func (w *Watcher) checkServed() error {
 		}
 	}
 	return nil
+}
+
+// servesImageStreams reports whether the cluster has OpenShift's ImageStreams.
+func (w *Watcher) servesImageStreams() bool {
+	list, err := w.clients.Kube.Discovery().ServerResourcesForGroupVersion("image.openshift.io/v1")
+	if err != nil || list == nil {
+		return false
+	}
+	for _, r := range list.APIResources {
+		if r.Name == "imagestreams" {
+			return true
+		}
+	}
+	return false
 }
 
 // installedTime reads, or on the first start writes, when the watcher was first installed.
