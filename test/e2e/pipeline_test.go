@@ -311,11 +311,10 @@ func TestPipelineTektonBuildNoPushRegistry(t *testing.T) {
 	s.checkWiring(t, pr, runs)
 	wantOutput := "quay.io/team-a/flask-app@" + buildahDigest
 	results := runResults(pr)
-	// Without the build-log workspace collect-build does not read the log, so a base image
-	// that only the log names reaches Thoth through submit-thoth's own reading of
-	// build-ref, not through the base-image result.
-	if results["output-image"] != wantOutput || results["phase"] != "Succeeded" {
-		t.Errorf("results %v, want output-image %s, phase Succeeded", results, wantOutput)
+	// Without the build-log workspace collect-build still reads the log (not kept): the base
+	// image that only the log names is its result, as it is what submit-thoth sends.
+	if results["output-image"] != wantOutput || results["phase"] != "Succeeded" || results["base-image"] != buildahBase {
+		t.Errorf("results %v, want output-image %s, base-image %s, phase Succeeded", results, wantOutput, buildahBase)
 	}
 	if _, ok := results["mirrored-image"]; ok {
 		t.Errorf("result mirrored-image %q, want none (mirror-image skipped)", results["mirrored-image"])
