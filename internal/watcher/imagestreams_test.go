@@ -33,7 +33,7 @@ func TestAnalyzeExistingImageStreams(t *testing.T) {
 		}}}
 	}
 	is.Status = imagev1.ImageStreamStatus{Tags: []imagev1.NamedTagEventList{tag("latest", digest("a")), tag("v1", digest("b"))}}
-	if is, err = images.UpdateStatus(ctx, is, metav1.UpdateOptions{}); err != nil {
+	if _, err = images.UpdateStatus(ctx, is, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	standin, err := thothtest.New(thothtest.Options{})
