@@ -90,7 +90,7 @@ func run(cCtx *cli.Context) error {
 	}
 	klog.SetSlogLogger(logger)
 	var kinds []build.Kind
-	for _, k := range list(cCtx.String("kinds")) {
+	for _, k := range cliflags.List(cCtx.String("kinds")) {
 		kind := build.Kind(strings.ToLower(k))
 		if (build.Ref{Kind: kind, Namespace: "x", Name: "x"}).Validate() != nil {
 			return usage.Errorf("--kinds: %q is not one of %v", k, build.Kinds())
@@ -98,21 +98,15 @@ func run(cCtx *cli.Context) error {
 		kinds = append(kinds, kind)
 	}
 	var phases []build.Phase
-	for _, p := range list(cCtx.String("phases")) {
+	for _, p := range cliflags.List(cCtx.String("phases")) {
 		phase, ok := build.ParsePhase(p)
 		if !ok {
 			return usage.Errorf("--phases: %q is not one of %v", p, build.Phases())
 		}
 		phases = append(phases, phase)
 	}
-	var namespaces []string
-	for _, ns := range cCtx.StringSlice("build-watcher-namespace") {
-		namespaces = append(namespaces, list(ns)...)
-	}
-	var insecure []string
-	for _, r := range cCtx.StringSlice("insecure-registry") {
-		insecure = append(insecure, list(r)...)
-	}
+	namespaces := cliflags.List(cCtx.StringSlice("build-watcher-namespace")...)
+	insecure := cliflags.List(cCtx.StringSlice("insecure-registry")...)
 	o := watchrun.Options{
 		Kubeconfig:     cCtx.String("kubeconfig"),
 		QPS:            float32(cCtx.Float64("kube-api-qps")),
@@ -162,17 +156,6 @@ func run(cCtx *cli.Context) error {
 		},
 	}
 	return watchrun.Run(cCtx.Context, o)
-}
-
-// list splits a comma-separated value, dropping blanks.
-func list(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func newLogger(format string, verbose bool) (*slog.Logger, error) {

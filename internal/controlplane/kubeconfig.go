@@ -9,8 +9,8 @@ import (
 )
 
 // WriteKubeconfig writes cfg as a kubeconfig file for a process started by a test: server,
-// CA, and the token or client certificate of cfg.
-func WriteKubeconfig(cfg *rest.Config, path string) error {
+// CA, the token or client certificate of cfg, and namespace as the context's default.
+func WriteKubeconfig(cfg *rest.Config, path, namespace string) error {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["test"] = &clientcmdapi.Cluster{
 		Server: cfg.Host, CertificateAuthorityData: cfg.CAData, CertificateAuthority: cfg.CAFile,
@@ -21,7 +21,7 @@ func WriteKubeconfig(cfg *rest.Config, path string) error {
 		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData,
 		ClientCertificate: cfg.CertFile, ClientKey: cfg.KeyFile,
 	}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: "default"}
+	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: namespace}
 	kc.CurrentContext = "test"
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		return fmt.Errorf("writing kubeconfig %s: %w", path, err)

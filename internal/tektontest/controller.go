@@ -26,8 +26,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/modroot"
@@ -132,7 +130,7 @@ func StartController(ctx context.Context, cp *controlplane.ControlPlane, opts Co
 		}
 	}()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := kubeconfigFile(kubeconfig, saConfig, SystemNamespace); err != nil {
+	if err := controlplane.WriteKubeconfig(saConfig, kubeconfig, SystemNamespace); err != nil {
 		return nil, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "controller.log"))
@@ -349,29 +347,6 @@ func applyObject(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMap
 			return fmt.Errorf("applying %s %s/%s (is its namespace applied first?): %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 		}
 		return fmt.Errorf("applying %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
-	}
-	return nil
-}
-
-// kubeconfigFile writes a kubeconfig file for cfg (host, CA, bearer token or token file,
-// client certificate) with namespace as the context's default.
-func kubeconfigFile(path string, cfg *rest.Config, namespace string) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{
-		Server:                   cfg.Host,
-		CertificateAuthorityData: cfg.CAData,
-		CertificateAuthority:     cfg.CAFile,
-	}
-	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{
-		Token:                 cfg.BearerToken,
-		TokenFile:             cfg.BearerTokenFile,
-		ClientCertificateData: cfg.CertData,
-		ClientKeyData:         cfg.KeyData,
-	}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: namespace}
-	kc.CurrentContext = "test"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		return fmt.Errorf("writing kubeconfig %s: %w", path, err)
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/thoth-station/build-watcher/internal/controlplane"
 )
 
 const (
@@ -293,7 +295,7 @@ func (p *podRun) writeKubeconfig(s *step, file string) error {
 			cfg.BearerTokenFile = tokenPath
 		}
 	}
-	return kubeconfigFile(file, cfg, p.pod.Namespace)
+	return controlplane.WriteKubeconfig(cfg, file, p.pod.Namespace)
 }
 
 // setRunning marks the init containers done and every step container running: all the

@@ -171,7 +171,7 @@ func BenchmarkWatcherRSS10k(b *testing.B) {
 	for b.Loop() {
 		ctx := b.Context()
 		e := newEnv(b)
-		ns, builds := e.ns, e.builds
+		ns := e.ns
 		parallel(n, 32, func(i int) {
 			// Shaped like real builds: labels, annotations, a strategy, a status.
 			now := metav1.Now()
@@ -187,7 +187,7 @@ func BenchmarkWatcherRSS10k(b *testing.B) {
 				Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseComplete, StartTimestamp: &now, CompletionTimestamp: &now,
 					OutputDockerImageReference: "image-registry.openshift-image-registry.svc:5000/team-a/app:latest"},
 			}
-			if _, err := builds.BuildV1().Builds(ns).Create(ctx, bd, metav1.CreateOptions{}); err != nil {
+			if _, err := e.front.CreateBuild(ctx, ns, bd, nil); err != nil {
 				b.Error(err)
 			}
 		})

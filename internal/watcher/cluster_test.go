@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"knative.dev/pkg/apis"
 
+	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/watcher"
 )
 
@@ -30,6 +31,8 @@ type env struct {
 	tekton tektonclient.Interface
 	// rest is the watcher's client configuration; nil: the admin's.
 	rest *rest.Config
+	// front serves the builds' logs and makes finished builds.
+	front *controlplane.LogFront
 }
 
 func newEnv(t testing.TB) *env {
@@ -38,9 +41,14 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { front.Close() })
 	cfg := cp.Config()
 	cfg.QPS, cfg.Burst = 500, 1000
-	return &env{t: t, ns: ns, builds: buildclient.NewForConfigOrDie(cfg), tekton: tektonclient.NewForConfigOrDie(cfg)}
+	return &env{t: t, ns: ns, builds: buildclient.NewForConfigOrDie(cfg), tekton: tektonclient.NewForConfigOrDie(cfg), front: front}
 }
 
 // finishBuilds creates n OpenShift builds and moves each to a finished phase, as the build
@@ -78,23 +86,15 @@ func (e *env) finishBuilds(ctx context.Context, prefix string, n int, phase buil
 }
 
 func (e *env) finishBuild(ctx context.Context, name string, phase buildv1.BuildPhase) error {
-	b := &buildv1.Build{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+	now := metav1.Now()
+	_, err := e.front.CreateBuild(ctx, e.ns, &buildv1.Build{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
 			Type: buildv1.DockerBuildStrategyType, DockerStrategy: &buildv1.DockerBuildStrategy{},
 		}}},
-		Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseNew},
-	}
-	created, err := e.builds.BuildV1().Builds(e.ns).Create(ctx, b, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("creating build %s: %w", name, err)
-	}
-	now := metav1.Now()
-	created.Status = buildv1.BuildStatus{Phase: phase, StartTimestamp: &now, CompletionTimestamp: &now}
-	if _, err := e.builds.BuildV1().Builds(e.ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("finishing build %s: %w", name, err)
-	}
-	return nil
+		Status: buildv1.BuildStatus{Phase: phase, StartTimestamp: &now, CompletionTimestamp: &now},
+	}, nil)
+	return err
 }
 
 // runner stands in for the Tekton controller: it watches our PipelineRuns in some

@@ -67,7 +67,7 @@ func (e *env) newProc(race bool, extra ...string) *proc {
 	}
 	dir := e.t.TempDir()
 	kc := filepath.Join(dir, "kubeconfig")
-	if err := controlplane.WriteKubeconfig(cp.Config(), kc); err != nil {
+	if err := controlplane.WriteKubeconfig(cp.Config(), kc, e.ns); err != nil {
 		e.t.Fatal(err)
 	}
 	log, err := os.Create(filepath.Join(dir, "watcher.log"))

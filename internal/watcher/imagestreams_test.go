@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func TestAnalyzeExistingImageStreams(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	images := imageclient.NewForConfigOrDie(cp.Config()).ImageV1().ImageStreams(e.ns)
-	digest := func(c string) string { return "sha256:" + repeat(c, 64) }
+	digest := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
 	is, err := images.Create(ctx, &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +99,4 @@ func TestAnalyzeExistingImageStreams(t *testing.T) {
 			t.Errorf("%s submitted %d times", k, n)
 		}
 	}
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for len(out) < n {
-		out += s
-	}
-	return out[:n]
 }

@@ -28,17 +28,22 @@ type localExecutor struct {
 	writeBack func(ctx context.Context, b *Build, out Outcome) error
 	queue     workqueue.TypedInterface[build.Ref]
 
+	// collect reads builds for the mirror (the output image).
+	collect build.Clients
+
 	mu sync.Mutex
-	// done holds the builds (by UID) whose outcome this process wrote: the informer may
-	// show them without it for a moment, and they must not run twice.
-	done map[types.UID]bool
+	// queued holds the builds (by UID) in the queue or being analysed; done those whose
+	// outcome this process wrote: the informer may show them without it for a moment, and
+	// they must not run twice.
+	queued, done map[types.UID]bool
 }
 
 func newLocalExecutor(cfg *Config, clients Clients, metrics *Metrics, log *slog.Logger,
 	writeBack func(ctx context.Context, b *Build, out Outcome) error) *localExecutor {
 	return &localExecutor{
 		cfg: cfg, clients: clients, metrics: metrics, log: log, writeBack: writeBack,
-		queue: workqueue.NewTyped[build.Ref](), done: map[types.UID]bool{},
+		queue: workqueue.NewTyped[build.Ref](), queued: map[types.UID]bool{}, done: map[types.UID]bool{},
+		collect: build.Clients{Kube: clients.Kube, Build: clients.Build, Image: clients.Image, Tekton: clients.Tekton},
 	}
 }
 
@@ -54,9 +59,13 @@ func (l *localExecutor) isDone(uid types.UID) bool {
 	return l.done[uid]
 }
 
-// ensure queues the build; the queue holds each build once.
+// ensure queues the build unless it is queued, being analysed, or done.
 func (l *localExecutor) ensure(_ context.Context, b *Build, _ Claim, seen time.Time) error {
-	if l.isDone(b.UID) {
+	l.mu.Lock()
+	known := l.queued[b.UID] || l.done[b.UID]
+	l.queued[b.UID] = true
+	l.mu.Unlock()
+	if known {
 		return nil
 	}
 	l.queue.Add(b.Ref)
@@ -90,7 +99,15 @@ func (l *localExecutor) run(ctx context.Context, w *Watcher) {
 func (l *localExecutor) work(ctx context.Context, w *Watcher, ref build.Ref) {
 	s := w.sources[ref.Kind]
 	b, ok := s.get(ref.Namespace, ref.Name)
-	if !ok || b.Done() || l.isDone(b.UID) {
+	if !ok {
+		return
+	}
+	defer func() {
+		l.mu.Lock()
+		delete(l.queued, b.UID)
+		l.mu.Unlock()
+	}()
+	if b.Done() || l.isDone(b.UID) {
 		return
 	}
 	l.metrics.runs.WithLabelValues(LocalTarget, "running").Inc()
@@ -194,11 +211,7 @@ func analysisIDs(r *thoth.BuildAnalysisResponse) map[string]string {
 
 // mirror copies the build's output image to the push registry; "" when it has none.
 func (l *localExecutor) mirror(ctx context.Context, b *Build) (string, error) {
-	clients, err := build.NewClients(l.clients.REST)
-	if err != nil {
-		return "", err
-	}
-	rec, err := build.Collect(ctx, clients, b.Ref, build.Options{})
+	rec, err := build.Collect(ctx, l.collect, b.Ref, build.Options{})
 	if err != nil {
 		return "", fmt.Errorf("collecting %s: %w", b.Ref, err)
 	}

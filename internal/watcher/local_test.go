@@ -19,12 +19,7 @@ import (
 func TestLocalExecutor(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { front.Close() })
-	e.rest = front.Config(cp.Config())
+	e.rest = e.front.Config(cp.Config())
 	standin, err := thothtest.New(thothtest.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +36,7 @@ func TestLocalExecutor(t *testing.T) {
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("local-%02d", i)
-		front.SetBuildLog(e.ns, names[i], []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\nERROR: build "+names[i]+" failed\n"))
+		e.front.SetBuildLog(e.ns, names[i], []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\nERROR: build "+names[i]+" failed\n"))
 	}
 	for _, name := range names {
 		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed); err != nil {

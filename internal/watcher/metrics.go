@@ -11,7 +11,6 @@ type Metrics struct {
 
 	buildsSeen     *prometheus.CounterVec
 	buildsFinished *prometheus.CounterVec
-	buildsSkipped  *prometheus.CounterVec
 	runsCreated    *prometheus.CounterVec
 	runsStarted    *prometheus.CounterVec
 	runsCompleted  *prometheus.CounterVec
@@ -32,9 +31,6 @@ func NewMetrics() *Metrics {
 		buildsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "build_watcher_builds_finished_total", Help: "Finished builds queued for analysis, by kind and phase.",
 		}, []string{"kind", "phase"}),
-		buildsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "build_watcher_builds_skipped_total", Help: "Finished builds not analysed, by reason (phase, existing).",
-		}, []string{"reason"}),
 		runsCreated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "build_watcher_runs_created_total", Help: "Analysis runs created, by target and initial state (running, pending).",
 		}, []string{"target", "state"}),
@@ -62,7 +58,7 @@ func NewMetrics() *Metrics {
 			Name: "build_watcher_write_backs_total", Help: "Analysis outcomes written onto builds, by outcome.",
 		}, []string{"outcome"}),
 	}
-	m.Registry.MustRegister(m.buildsSeen, m.buildsFinished, m.buildsSkipped, m.runsCreated, m.runsStarted,
+	m.Registry.MustRegister(m.buildsSeen, m.buildsFinished, m.runsCreated, m.runsStarted,
 		m.runsCompleted, m.runs, m.targetMax, m.latency, m.apiErrors, m.writeBacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

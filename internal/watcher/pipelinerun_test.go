@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,12 +83,12 @@ func TestPipelineRunMatchesTasks(t *testing.T) {
 					}
 				}
 				for _, w := range pr.Spec.Workspaces {
-					if !contains(tc.spaces, w.Name) {
+					if !slices.Contains(tc.spaces, w.Name) {
 						t.Errorf("workspace %s is not declared by %s thoth-build-analysis (has %v)", w.Name, tc.runs, tc.spaces)
 					}
 				}
 				for _, r := range analysisResults() {
-					if !contains(tc.results, r.result) {
+					if !slices.Contains(tc.results, r.result) {
 						t.Errorf("result %s, written back onto builds, is not a result of %s thoth-build-analysis", r.result, tc.runs)
 					}
 				}
@@ -129,13 +130,4 @@ func taskWorkspaces(t *pipelinev1.Task) []string {
 		out = append(out, w.Name)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

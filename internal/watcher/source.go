@@ -11,9 +11,10 @@ import (
 	buildinformers "github.com/openshift/client-go/build/informers/externalversions"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"knative.dev/pkg/apis"
 
@@ -35,16 +36,45 @@ type Build struct {
 // Done reports whether the build's analysis has finished (successfully or not).
 func (b *Build) Done() bool { return b.Annotations[AnnotationStatus] != "" }
 
+// kindAPI is where the API serves one kind of build object.
+type kindAPI struct {
+	groupVersion, kind, resource string
+}
+
+// apiOf returns the API of a build kind.
+func apiOf(k build.Kind) kindAPI {
+	switch k {
+	case build.KindBuild:
+		return kindAPI{"build.openshift.io/v1", "Build", "builds"}
+	case build.KindPipelineRun:
+		return kindAPI{"tekton.dev/v1", "PipelineRun", "pipelineruns"}
+	}
+	return kindAPI{"tekton.dev/v1", "TaskRun", "taskruns"}
+}
+
 // source is one kind of build object, watched in one or more namespaces.
 type source struct {
 	kind      build.Kind
+	api       kindAPI
 	informers map[string]cache.SharedIndexInformer // by namespace; "" = all
 	// toBuild reads a cached object.
 	toBuild func(obj any) (*Build, bool)
-	// patch merges annotations into the object (nil value: remove).
-	patch func(ctx context.Context, namespace, name string, data []byte) error
-	// object is the reference Events are recorded on.
-	object func(b *Build) runtime.Object
+	// rest is the client of the kind's group and version, for patches.
+	rest rest.Interface
+}
+
+// patch merges data into the object.
+func (s *source) patch(ctx context.Context, namespace, name string, data []byte) error {
+	return s.rest.Patch(types.MergePatchType).Namespace(namespace).Resource(s.api.resource).Name(name).
+		Body(data).Do(ctx).Error()
+}
+
+// object is the reference Events on the build are recorded on.
+func (s *source) object(b *Build) *corev1.ObjectReference {
+	return &corev1.ObjectReference{
+		APIVersion: s.api.groupVersion, Kind: s.api.kind,
+		Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID,
+	}
 }
 
 // get returns the cached build, if any.
@@ -144,7 +174,7 @@ func openShiftBuild(obj any) (*Build, bool) {
 	return out, true
 }
 
-// trimRun keeps a Tekton run's metadata, its Succeeded condition and completion time.
+// trimRunStatus keeps a PipelineRun's Succeeded condition and completion time.
 func trimRunStatus(s *pipelinev1.PipelineRunStatus) pipelinev1.PipelineRunStatus {
 	out := pipelinev1.PipelineRunStatus{}
 	if c := s.GetCondition(apis.ConditionSucceeded); c != nil {
@@ -279,43 +309,14 @@ func newSources(c Clients, cfg *Config) ([]*source, *sourceFactories, error) {
 			}
 			s.informers[ns] = inf
 		}
+		s.api = apiOf(kind)
 		switch kind {
 		case build.KindBuild:
-			s.toBuild = openShiftBuild
-			s.patch = func(ctx context.Context, ns, name string, data []byte) error {
-				_, err := c.Build.BuildV1().Builds(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
-				return err
-			}
-			s.object = func(b *Build) runtime.Object {
-				return &buildv1.Build{
-					TypeMeta:   metav1.TypeMeta{APIVersion: "build.openshift.io/v1", Kind: "Build"},
-					ObjectMeta: metav1.ObjectMeta{Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID},
-				}
-			}
+			s.toBuild, s.rest = openShiftBuild, c.Build.BuildV1().RESTClient()
 		case build.KindPipelineRun:
-			s.toBuild = pipelineRunBuild
-			s.patch = func(ctx context.Context, ns, name string, data []byte) error {
-				_, err := c.Tekton.TektonV1().PipelineRuns(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
-				return err
-			}
-			s.object = func(b *Build) runtime.Object {
-				return &pipelinev1.PipelineRun{
-					TypeMeta:   metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "PipelineRun"},
-					ObjectMeta: metav1.ObjectMeta{Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID},
-				}
-			}
+			s.toBuild, s.rest = pipelineRunBuild, c.Tekton.TektonV1().RESTClient()
 		case build.KindTaskRun:
-			s.toBuild = taskRunBuild
-			s.patch = func(ctx context.Context, ns, name string, data []byte) error {
-				_, err := c.Tekton.TektonV1().TaskRuns(ns).Patch(ctx, name, types.MergePatchType, data, metav1.PatchOptions{})
-				return err
-			}
-			s.object = func(b *Build) runtime.Object {
-				return &pipelinev1.TaskRun{
-					TypeMeta:   metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"},
-					ObjectMeta: metav1.ObjectMeta{Namespace: b.Ref.Namespace, Name: b.Ref.Name, UID: b.UID},
-				}
-			}
+			s.toBuild, s.rest = taskRunBuild, c.Tekton.TektonV1().RESTClient()
 		}
 		sources = append(sources, s)
 	}

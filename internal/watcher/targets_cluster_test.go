@@ -33,7 +33,7 @@ func TestTargets(t *testing.T) {
 	}
 	dir := t.TempDir()
 	kc := filepath.Join(dir, "kubeconfig")
-	if err := controlplane.WriteKubeconfig(cp.Config(), kc); err != nil {
+	if err := controlplane.WriteKubeconfig(cp.Config(), kc, e.ns); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "targets.yaml")

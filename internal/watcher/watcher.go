@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +28,6 @@ import (
 const (
 	ReasonSubmitted = "ThothAnalysisSubmitted"
 	ReasonFailed    = "ThothAnalysisFailed"
-	ReasonQueued    = "ThothAnalysisQueued"
 )
 
 // executor runs analyses: the Tekton executor (PipelineRuns) or the local one.
@@ -186,7 +186,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	if w.cfg.AnalyzeExisting && w.servesImageStreams() {
+	if served, _ := w.served("image.openshift.io/v1", "imagestreams"); w.cfg.AnalyzeExisting && served {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.analyzeImageStreams(ctx) }()
 	}
@@ -200,39 +200,33 @@ func (w *Watcher) Run(ctx context.Context) error {
 // that is not served would wait forever.
 func (w *Watcher) checkServed() error {
 	for _, kind := range w.cfg.Kinds {
-		gv, resource := "tekton.dev/v1", string(kind)+"s"
-		if kind == build.KindBuild {
-			gv, resource = "build.openshift.io/v1", "builds"
-		}
-		list, err := w.clients.Kube.Discovery().ServerResourcesForGroupVersion(gv)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("asking the cluster whether it serves %s %s: %w", gv, resource, err)
-		}
-		served := false
-		if list != nil {
-			for _, r := range list.APIResources {
-				served = served || r.Name == resource
-			}
+		api := apiOf(kind)
+		served, err := w.served(api.groupVersion, api.resource)
+		if err != nil {
+			return err
 		}
 		if !served {
-			return usage.Errorf("the cluster does not serve %s %s: leave %s out of --kinds (watching %v)", gv, resource, kind, w.cfg.Kinds)
+			return usage.Errorf("the cluster does not serve %s %s: leave %s out of --kinds (watching %v)", api.groupVersion, api.resource, kind, w.cfg.Kinds)
 		}
 	}
 	return nil
 }
 
-// servesImageStreams reports whether the cluster has OpenShift's ImageStreams.
-func (w *Watcher) servesImageStreams() bool {
-	list, err := w.clients.Kube.Discovery().ServerResourcesForGroupVersion("image.openshift.io/v1")
-	if err != nil || list == nil {
-		return false
+// served asks the cluster's discovery whether it serves resource in groupVersion.
+func (w *Watcher) served(groupVersion, resource string) (bool, error) {
+	list, err := w.clients.Kube.Discovery().ServerResourcesForGroupVersion(groupVersion)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("asking the cluster whether it serves %s %s: %w", groupVersion, resource, err)
 	}
 	for _, r := range list.APIResources {
-		if r.Name == "imagestreams" {
-			return true
+		if r.Name == resource {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // installedTime reads, or on the first start writes, when the watcher was first installed.
@@ -475,13 +469,11 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // targetSpecs are the targets: the file's, or the default one.
 func (w *Watcher) targetSpecs() ([]TargetSpec, error) {
