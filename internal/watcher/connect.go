@@ -17,7 +17,7 @@ func connectTekton(own Clients) func(kubeconfig string) (tektonclient.Interface,
 		}
 		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 		if err != nil {
-			return nil, fmt.Errorf("loading kubeconfig %s: %w", kubeconfig, err)
+			return nil, fmt.Errorf("loading kubeconfig %s (fix the target's kubeconfig path, or mount its Secret there): %w", kubeconfig, err)
 		}
 		if own.REST != nil {
 			cfg.QPS, cfg.Burst = own.REST.QPS, own.REST.Burst

@@ -6,6 +6,8 @@ package watcher
 
 import (
 	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -69,4 +71,13 @@ func ParseClaim(s string) (Claim, error) {
 		return Claim{}, fmt.Errorf("annotation %s=%q is not TARGET/NAMESPACE/NAME", AnnotationRun, s)
 	}
 	return Claim{Target: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+}
+
+// rbacHint adds to a refused API call which permission the watcher's service account
+// lacks; other errors are returned as they are.
+func rbacHint(err error, verb, resource, namespace string) error {
+	if !apierrors.IsForbidden(err) {
+		return err
+	}
+	return fmt.Errorf("%w: grant the watcher's service account %s on %s in namespace %s (see config/200-rbac.yaml)", err, verb, resource, namespace)
 }

@@ -105,7 +105,7 @@ func (s *source) annotate(ctx context.Context, b *Build, set map[string]string) 
 		return err
 	}
 	if err := s.patch(ctx, b.Ref.Namespace, b.Ref.Name, data); err != nil {
-		return fmt.Errorf("annotating %s: %w", b.Ref, err)
+		return fmt.Errorf("annotating %s: %w", b.Ref, rbacHint(err, "patch", s.api.resource, b.Ref.Namespace))
 	}
 	return nil
 }

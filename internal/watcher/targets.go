@@ -38,7 +38,7 @@ type targetsFile struct {
 func LoadTargets(path string) ([]TargetSpec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the targets file: %w", err)
+		return nil, fmt.Errorf("reading the targets file (fix --targets-file or THOTH_TARGETS_FILE): %w", err)
 	}
 	specs, err := ParseTargets(data)
 	if err != nil {

@@ -260,7 +260,8 @@ func (e *tektonExecutor) ensure(ctx context.Context, b *Build, claim Claim, seen
 	case err != nil:
 		t.slots.abandon(claim.Name)
 		e.metrics.apiErrors.WithLabelValues("create", "pipelineruns").Inc()
-		return fmt.Errorf("creating PipelineRun %s/%s on target %s for %s: %w", claim.Namespace, claim.Name, t.name, b.Ref, err)
+		return fmt.Errorf("creating PipelineRun %s/%s on target %s for %s: %w", claim.Namespace, claim.Name, t.name, b.Ref,
+			rbacHint(err, "create", "pipelineruns", claim.Namespace))
 	}
 	state := "pending"
 	if start {
@@ -319,10 +320,11 @@ func (e *tektonExecutor) recount(t *target) {
 func (e *tektonExecutor) start(ctx context.Context, t *target, name string) error {
 	patch := []byte(`{"spec":{"status":null}}`)
 	_, err := t.tekton.TektonV1().PipelineRuns(t.namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if err == nil {
-		e.metrics.runsStarted.WithLabelValues(t.name).Inc()
+	if err != nil {
+		return rbacHint(err, "patch", "pipelineruns", t.namespace)
 	}
-	return err
+	e.metrics.runsStarted.WithLabelValues(t.name).Inc()
+	return nil
 }
 
 // targetOf returns a target by name.

@@ -242,14 +242,16 @@ func (w *Watcher) installedTime(ctx context.Context) (time.Time, error) {
 			return t, nil
 		}
 		if !apierrors.IsNotFound(err) {
-			return time.Time{}, fmt.Errorf("reading ConfigMap %s/%s (the watcher's state): %w", w.cfg.StateNamespace, StateConfigMap, err)
+			return time.Time{}, fmt.Errorf("reading ConfigMap %s/%s (the watcher's state): %w", w.cfg.StateNamespace, StateConfigMap,
+				rbacHint(err, "get", "configmaps", w.cfg.StateNamespace))
 		}
 		cm = &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: StateConfigMap, Namespace: w.cfg.StateNamespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
 			Data:       map[string]string{StateInstalledAt: time.Now().UTC().Format(time.RFC3339Nano)},
 		}
 		if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return time.Time{}, fmt.Errorf("creating ConfigMap %s/%s (the watcher's state): %w", w.cfg.StateNamespace, StateConfigMap, err)
+			return time.Time{}, fmt.Errorf("creating ConfigMap %s/%s (the watcher's state): %w", w.cfg.StateNamespace, StateConfigMap,
+				rbacHint(err, "create", "configmaps", w.cfg.StateNamespace))
 		}
 	}
 }
