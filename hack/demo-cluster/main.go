@@ -78,7 +78,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer front.Close()
-	clients, err := build.NewClients(front.Config(cp.Config()))
+	clients, err := watcher.NewClients(front.Config(cp.Config()))
 	if err != nil {
 		return err
 	}
@@ -127,11 +127,7 @@ func run(ctx context.Context) error {
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	wclients, err := watcher.NewClients(front.Config(cp.Config()))
-	if err != nil {
-		return err
-	}
-	w, err := watcher.New(&wcfg, wclients, watcher.NewMetrics())
+	w, err := watcher.New(&wcfg, clients, watcher.NewMetrics())
 	if err != nil {
 		return err
 	}
@@ -198,7 +194,7 @@ const demoSelector = "build.thoth-station.ninja/analyze=true"
 
 // analyses returns each build's watcher annotations once every build has its outcome; nil
 // while some have none yet.
-func analyses(ctx context.Context, c build.Clients, refs []build.Ref) ([]map[string]string, error) {
+func analyses(ctx context.Context, c watcher.Clients, refs []build.Ref) ([]map[string]string, error) {
 	var out []map[string]string
 	for _, ref := range refs {
 		var meta metav1.Object
@@ -283,7 +279,7 @@ func pushImage(ref string) (string, error) {
 }
 
 // makeBuilds creates the builds as the OpenShift and Tekton controllers leave them.
-func makeBuilds(ctx context.Context, c build.Clients, front *controlplane.LogFront, ns, output, flask string) ([]build.Ref, error) {
+func makeBuilds(ctx context.Context, c watcher.Clients, front *controlplane.LogFront, ns, output, flask string) ([]build.Ref, error) {
 	start, end := metav1.NewTime(time.Now().Add(-5*time.Minute)), metav1.Now()
 	s2i := func(name string, phase buildv1.BuildPhase) *buildv1.Build {
 		return &buildv1.Build{

@@ -40,7 +40,7 @@ func finishLog(rec *Record, l *logFile) error {
 		return err
 	}
 	rec.Log = info
-	if rec.BaseImage == "" {
+	if rec.BaseImage == "" && l.lines != nil {
 		rec.BaseImage = l.lines.BaseImage()
 	}
 	if rec.Phase != PhaseSucceeded {

@@ -2,11 +2,15 @@ package build
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf8"
 )
 
@@ -166,10 +170,10 @@ func TestFailureSummary(t *testing.T) {
 }
 
 func TestLogFileTail(t *testing.T) {
-	for _, size := range []int{0, 10, tailBytes - 1, tailBytes, tailBytes + 1, 3*tailBytes + 17} {
+	for _, size := range []int{0, 10, tailBytes - 1, tailBytes, tailBytes + 1, 3*tailBytes + 17, copyChunk, copyDepth*copyChunk + 3*tailBytes + 1} {
 		data := bytes.Repeat([]byte("0123456789abcdef\n"), size/17+1)[:size]
 		for _, chunk := range []int{1000, 4096, tailBytes + 5} {
-			l, err := createLog(filepath.Join(t.TempDir(), "log"))
+			l, err := createLog(filepath.Join(t.TempDir(), "log"), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,9 +189,36 @@ func TestLogFileTail(t *testing.T) {
 				t.Errorf("size %d chunk %d: tail of %d bytes differs (want %d)", size, chunk, len(got), len(want))
 			}
 			written, _ := os.ReadFile(info.Path)
-			if !bytes.Equal(written, data) || info.Bytes != int64(size) || len(info.SHA256) != 64 {
+			sum := sha256.Sum256(data)
+			if !bytes.Equal(written, data) || info.Bytes != int64(size) || info.SHA256 != hex.EncodeToString(sum[:]) {
 				t.Errorf("size %d: file %d bytes, info %+v", size, len(written), info)
 			}
+		}
+	}
+}
+
+// TestLogFileReadError: a stream that breaks keeps every byte read before the break, in the
+// file and in the digest, and the error is returned.
+func TestLogFileReadError(t *testing.T) {
+	broken := errors.New("connection reset by peer")
+	for _, size := range []int{0, 100, copyChunk + 1, 3*copyChunk + 7} {
+		data := bytes.Repeat([]byte("STEP 1/2: FROM quay.io/x/y:1\nerror: z\n"), size/38+1)[:size]
+		l, err := createLog(filepath.Join(t.TempDir(), "log"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := l.copyFrom(io.MultiReader(&chunked{data: data, n: 5000}, iotest.ErrReader(broken)))
+		if !errors.Is(err, broken) || n != int64(size) {
+			t.Errorf("size %d: copied %d, err %v; want all bytes and the read error", size, n, err)
+		}
+		info, err := l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, _ := os.ReadFile(info.Path)
+		sum := sha256.Sum256(data)
+		if !bytes.Equal(written, data) || info.Bytes != int64(size) || info.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("size %d: file %d bytes, info %+v", size, len(written), info)
 		}
 	}
 }
@@ -205,4 +236,20 @@ func (c *chunked) Read(p []byte) (int, error) {
 	k := copy(p[:min(len(p), c.n)], c.data)
 	c.data = c.data[k:]
 	return k, nil
+}
+
+// TestLogFileWriteError: a file that cannot be written ends the copy with an error naming it.
+func TestLogFileWriteError(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	l, err := createLog("/dev/full", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.copyFrom(&chunked{data: make([]byte, 3*copyChunk), n: 4096})
+	if err == nil || !strings.Contains(err.Error(), "writing the log file /dev/full") {
+		t.Errorf("err = %v, want it to name the log file", err)
+	}
+	l.Close()
 }

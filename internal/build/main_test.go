@@ -26,6 +26,17 @@ type testEnv struct {
 	front *controlplane.LogFront
 	// admin talks through the log front as the cluster admin.
 	admin Clients
+	// typed are typed clients as the cluster admin, for making fixtures.
+	typed typedClients
+}
+
+// typedClients are the generated clientsets, which tests use to make fixtures as the
+// controllers would.
+type typedClients struct {
+	Kube   kubernetes.Interface
+	Build  buildclient.Interface
+	Image  imageclient.Interface
+	Tekton tektonclient.Interface
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -41,28 +52,28 @@ func newTestEnv(t *testing.T) *testEnv {
 	t.Cleanup(func() { front.Close() })
 	e := &testEnv{ns: ns, front: front}
 	e.admin = e.clientsAs(t, cp.Config())
+	cfg := front.Config(cp.Config())
+	if e.typed.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if e.typed.Build, err = buildclient.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if e.typed.Image, err = imageclient.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if e.typed.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
 // clientsAs returns clients that act as cfg's identity, through the log front.
 func (e *testEnv) clientsAs(t *testing.T, cfg *rest.Config) Clients {
 	t.Helper()
-	cfg = e.front.Config(cfg)
-	kube, err := kubernetes.NewForConfig(cfg)
+	c, err := NewClients(e.front.Config(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc, err := buildclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ic, err := imageclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := tektonclient.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Clients{Kube: kube, Build: bc, Image: ic, Tekton: tc}
+	return c
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
+	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,8 +21,8 @@ const userParamsEnv = "USER_PARAMS"
 
 // collectOpenShift reads a build.openshift.io/v1 Build.
 func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, error) {
-	if c.Build == nil {
-		return nil, errors.New("no OpenShift build client")
+	if c.Objects == nil {
+		return nil, errors.New("no Kubernetes API client")
 	}
 	b, _, err := finishedRun(ctx, buildAPI(c, ref.Namespace), ref, opts)
 	if err != nil {
@@ -92,12 +93,8 @@ const buildsResource = "builds.build.openshift.io"
 
 // buildAPI reads and watches OpenShift builds like Tekton runs, a final phase standing for
 // a Succeeded condition that is True (Complete) or False (Failed, Error, Cancelled).
-func buildAPI(c Clients, namespace string) runAPI[*buildv1.Build] {
-	builds := c.Build.BuildV1().Builds(namespace)
-	return runAPI[*buildv1.Build]{
-		resource: buildsResource, namespace: namespace, get: builds.Get, watch: builds.Watch,
-		condition: buildCondition,
-	}
+func buildAPI(c Clients, namespace string) runAPI[buildv1.Build] {
+	return newRunAPI(c, buildsGVR, buildsResource, namespace, buildCondition)
 }
 
 // buildCondition maps a build's phase onto a run condition; New, Pending and Running are
@@ -179,16 +176,17 @@ func resolveFrom(ctx context.Context, c Clients, buildNS string, from *corev1.Ob
 	default:
 		return "", fmt.Errorf("the strategy's from is a %s, which has no image to report", from.Kind)
 	}
-	if c.Image == nil {
-		return "", fmt.Errorf("resolving %s %s/%s: no image client", from.Kind, ns, from.Name)
-	}
 	streamName, selector, sep := splitStreamRef(from.Name)
 	if streamName == "" {
 		return "", fmt.Errorf("%s %q is neither name:tag nor name@digest", from.Kind, from.Name)
 	}
-	is, err := c.Image.ImageV1().ImageStreams(ns).Get(ctx, streamName, metav1.GetOptions{})
+	u, err := c.Objects.Resource(imageStreamsGVR).Namespace(ns).Get(ctx, streamName, metav1.GetOptions{})
 	if err != nil {
 		return "", apiError(err, "get", "imagestreams.image.openshift.io", ns)
+	}
+	is, err := decode[imagev1.ImageStream](u)
+	if err != nil {
+		return "", err
 	}
 	for _, tag := range is.Status.Tags {
 		for _, item := range tag.Items {
@@ -233,12 +231,11 @@ func repository(ref string) string {
 // buildLog streams builds/{name}/log into the log file. A log the server no longer has
 // is recorded as missing; being refused it is an error naming the permission.
 func buildLog(ctx context.Context, c Clients, rec *Record, path string) error {
-	l, err := createLog(path)
+	l, err := createLog(path, rec.BaseImage == "")
 	if err != nil {
 		return err
 	}
-	stream, err := c.Build.BuildV1().RESTClient().Get().
-		Namespace(rec.Namespace).Resource("builds").Name(rec.Name).SubResource("log").Stream(ctx)
+	stream, err := logRequest(c, buildsGVR, rec.Namespace, rec.Name).Stream(ctx)
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			l.Close()

@@ -80,7 +80,7 @@ func TestCollectOpenShift(t *testing.T) {
 
 	// An image stream with an imported tag, for an ImageStreamTag from.
 	is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Name: "ubi9"}}
-	created, err := e.admin.Image.ImageV1().ImageStreams(e.ns).Create(t.Context(), is, metav1.CreateOptions{})
+	created, err := e.typed.Image.ImageV1().ImageStreams(e.ns).Create(t.Context(), is, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCollectOpenShift(t *testing.T) {
 			{DockerImageReference: "registry.access.redhat.com/ubi9/ubi@sha256:4444444444444444444444444444444444444444444444444444444444444444", Image: "sha256:4444444444444444444444444444444444444444444444444444444444444444", Created: metav1.Now()},
 		}}},
 	}
-	if _, err := e.admin.Image.ImageV1().ImageStreams(e.ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
+	if _, err := e.typed.Image.ImageV1().ImageStreams(e.ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -266,7 +266,7 @@ func TestCollectOpenShiftWaits(t *testing.T) {
 	}()
 	// Finish the build while Collect watches it; the watch is what wakes it.
 	b.Status.Phase = buildv1.BuildPhaseComplete
-	if _, err := e.admin.Build.BuildV1().Builds(e.ns).UpdateStatus(t.Context(), b, metav1.UpdateOptions{}); err != nil {
+	if _, err := e.typed.Build.BuildV1().Builds(e.ns).UpdateStatus(t.Context(), b, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-errs; err != nil {

@@ -10,12 +10,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
-	buildclient "github.com/openshift/client-go/build/clientset/versioned"
-	imageclient "github.com/openshift/client-go/image/clientset/versioned"
-	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 )
 
 // Kind is the kind of build object.
@@ -130,35 +124,6 @@ type LogInfo struct {
 	SHA256 string `json:"sha256,omitempty"`
 	// Missing says why the log, or parts of it, are missing (pruned, pod gone, ...).
 	Missing string `json:"missing,omitempty"`
-}
-
-// Clients are the API clients collecting needs; only those of the kind collected are used.
-type Clients struct {
-	Kube   kubernetes.Interface
-	Build  buildclient.Interface
-	Image  imageclient.Interface
-	Tekton tektonclient.Interface
-}
-
-// NewClients makes the clients Collect uses from one configuration.
-func NewClients(cfg *rest.Config) (Clients, error) {
-	var (
-		c   Clients
-		err error
-	)
-	if c.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return c, fmt.Errorf("making the Kubernetes client: %w", err)
-	}
-	if c.Build, err = buildclient.NewForConfig(cfg); err != nil {
-		return c, fmt.Errorf("making the OpenShift build client: %w", err)
-	}
-	if c.Image, err = imageclient.NewForConfig(cfg); err != nil {
-		return c, fmt.Errorf("making the OpenShift image client: %w", err)
-	}
-	if c.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
-		return c, fmt.Errorf("making the Tekton client: %w", err)
-	}
-	return c, nil
 }
 
 // Options says how to collect.

@@ -5,7 +5,6 @@ import (
 
 	buildv1 "github.com/openshift/api/build/v1"
 	corev1 "k8s.io/api/core/v1"
-	"knative.dev/pkg/apis"
 )
 
 // OpenShiftPhase is the normalised phase of an OpenShift build, and whether it has finished
@@ -17,13 +16,13 @@ func OpenShiftPhase(p buildv1.BuildPhase) (Phase, bool) {
 	return buildPhase(p), true
 }
 
-// TektonPhase is the normalised phase of a Tekton run from its Succeeded condition (nil
-// when it has none yet), and whether the run has finished.
-func TektonPhase(succeeded *apis.Condition) (Phase, bool) {
-	if succeeded == nil || succeeded.Status == corev1.ConditionUnknown || succeeded.Status == "" {
+// TektonPhase is the normalised phase of a Tekton run from the status and reason of its
+// Succeeded condition (status "" when it has none yet), and whether the run has finished.
+func TektonPhase(status corev1.ConditionStatus, reason string) (Phase, bool) {
+	if status == corev1.ConditionUnknown || status == "" {
 		return "", false
 	}
-	return tektonPhase(succeeded.Status, succeeded.Reason), true
+	return tektonPhase(status, reason), true
 }
 
 // ParsePhase reads a phase name case-insensitively (succeeded, failed, error, cancelled).

@@ -9,11 +9,9 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // The resources a Tekton collection reads, as RBAC names them.
@@ -25,8 +23,7 @@ const (
 )
 
 const (
-	// conditionSucceeded is the condition Tekton runs report their outcome in. It is an
-	// untyped constant so that knative's apis.ConditionType need not be imported.
+	// conditionSucceeded is the condition Tekton runs report their outcome in.
 	conditionSucceeded = "Succeeded"
 	// stepPrefix starts the name of every step container of a Tekton pod.
 	stepPrefix = "step-"
@@ -75,8 +72,8 @@ func collectTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Reco
 // readTekton is collectTekton, also returning what it skipped and why: results that are
 // not image references.
 func readTekton(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, []string, error) {
-	if c.Tekton == nil {
-		return nil, nil, errors.New("no Tekton client")
+	if c.Objects == nil {
+		return nil, nil, errors.New("no Kubernetes API client")
 	}
 	var (
 		rec      *Record
@@ -233,27 +230,19 @@ func tektonPhase(status corev1.ConditionStatus, reason string) Phase {
 	return PhaseFailed
 }
 
-func pipelineRunAPI(c Clients, namespace string) runAPI[*pipelinev1.PipelineRun] {
-	prs := c.Tekton.TektonV1().PipelineRuns(namespace)
-	return runAPI[*pipelinev1.PipelineRun]{
-		resource: pipelineRunsResource, namespace: namespace, get: prs.Get, watch: prs.Watch,
-		condition: pipelineRunCondition,
-	}
+func pipelineRunAPI(c Clients, namespace string) runAPI[pipelineRun] {
+	return newRunAPI(c, pipelineRunsGVR, pipelineRunsResource, namespace, pipelineRunCondition)
 }
 
-func taskRunAPI(c Clients, namespace string) runAPI[*pipelinev1.TaskRun] {
-	trs := c.Tekton.TektonV1().TaskRuns(namespace)
-	return runAPI[*pipelinev1.TaskRun]{
-		resource: taskRunsResource, namespace: namespace, get: trs.Get, watch: trs.Watch,
-		condition: taskRunCondition,
-	}
+func taskRunAPI(c Clients, namespace string) runAPI[taskRun] {
+	return newRunAPI(c, taskRunsGVR, taskRunsResource, namespace, taskRunCondition)
 }
 
 // pipelineRunCondition is the PipelineRun's Succeeded condition, zero when it has none yet,
 // marked finallyRunning when it has not finished but its finally tasks have started.
-func pipelineRunCondition(pr *pipelinev1.PipelineRun) runCondition {
+func pipelineRunCondition(pr *pipelineRun) runCondition {
 	var cond runCondition
-	if c := pr.Status.GetCondition(conditionSucceeded); c != nil {
+	if c := succeeded(pr.Status.Conditions); c != nil {
 		cond = runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
 	}
 	cond.finallyRunning = !cond.finished() && pr.Status.FinallyStartTime != nil
@@ -262,7 +251,7 @@ func pipelineRunCondition(pr *pipelinev1.PipelineRun) runCondition {
 
 // finallyTasks names the finally tasks of a PipelineRun, from the pipeline spec the
 // controller resolved into its status (or the one embedded in its spec).
-func finallyTasks(pr *pipelinev1.PipelineRun) (map[string]bool, error) {
+func finallyTasks(pr *pipelineRun) (map[string]bool, error) {
 	spec := pr.Status.PipelineSpec
 	if spec == nil {
 		spec = pr.Spec.PipelineSpec
@@ -291,8 +280,10 @@ func finallyTasks(pr *pipelinev1.PipelineRun) (map[string]bool, error) {
 //
 // Tekton starts finally tasks only after the other tasks are done; one that is not done
 // yet is ErrNotFinished all the same.
-func finallyPhase(pr *pipelinev1.PipelineRun, cond runCondition, sections []logSection) (Phase, error) {
-	if cancelledReasons[cond.Reason] || pr.IsCancelled() || pr.IsGracefullyCancelled() || pr.IsGracefullyStopped() {
+func finallyPhase(pr *pipelineRun, cond runCondition, sections []logSection) (Phase, error) {
+	switch {
+	case cancelledReasons[cond.Reason], pr.Spec.Status == pipelineRunCancelled,
+		pr.Spec.Status == pipelineRunCancelledFinally, pr.Spec.Status == pipelineRunStoppedRunFinally:
 		return PhaseCancelled, nil
 	}
 	var failed, cancelled bool
@@ -306,8 +297,8 @@ func finallyPhase(pr *pipelinev1.PipelineRun, cond runCondition, sections []logS
 		case c.Status == corev1.ConditionTrue:
 		case !c.finished():
 			return "", fmt.Errorf("%w: its finally tasks are running, but its task %s (taskrun %s) is %s", ErrNotFinished, s.task, tr.Name, c)
-		case c.Reason == string(pipelinev1.TaskRunReasonFailureIgnored):
-		case tr.Spec.StatusMessage == pipelinev1.TaskRunCancelledByPipelineTimeoutMsg:
+		case c.Reason == taskRunReasonFailureIgnored:
+		case tr.Spec.StatusMessage == taskRunCancelledByPipelineTimeout:
 			failed = true
 		case tektonPhase(c.Status, c.Reason) == PhaseCancelled:
 			cancelled = true
@@ -325,8 +316,8 @@ func finallyPhase(pr *pipelinev1.PipelineRun, cond runCondition, sections []logS
 }
 
 // taskRunCondition is the TaskRun's Succeeded condition, zero when it has none yet.
-func taskRunCondition(tr *pipelinev1.TaskRun) runCondition {
-	if c := tr.Status.GetCondition(conditionSucceeded); c != nil {
+func taskRunCondition(tr *taskRun) runCondition {
+	if c := succeeded(tr.Status.Conditions); c != nil {
 		return runCondition{Status: c.Status, Reason: c.Reason, Message: c.Message}
 	}
 	return runCondition{}
@@ -337,7 +328,7 @@ type logSection struct {
 	// task heads the section: the pipeline task's name, or the TaskRun's.
 	task string
 	// taskRun is nil when it is gone; gone says why.
-	taskRun *pipelinev1.TaskRun
+	taskRun *taskRun
 	gone    string
 }
 
@@ -345,8 +336,8 @@ type logSection struct {
 // status.childReferences, the order the controller started them in. CustomRuns have no
 // step pods and are left out, and so are the children of the pipeline tasks named in
 // skip; a TaskRun that is gone is kept as a section without a log.
-func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelinev1.PipelineRun, skip map[string]bool) ([]logSection, error) {
-	trs := c.Tekton.TektonV1().TaskRuns(pr.Namespace)
+func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelineRun, skip map[string]bool) ([]logSection, error) {
+	trs := taskRunAPI(c, pr.Namespace)
 	var sections []logSection
 	for _, child := range pr.Status.ChildReferences {
 		if (child.Kind != "" && child.Kind != "TaskRun") || skip[child.PipelineTaskName] {
@@ -356,13 +347,12 @@ func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelinev1.Pipeline
 		if s.task == "" {
 			s.task = child.Name
 		}
-		tr, err := trs.Get(ctx, child.Name, metav1.GetOptions{})
+		tr, _, err := trs.get(ctx, child.Name)
 		switch {
-		case apierrors.IsNotFound(err):
+		case errors.Is(err, ErrNotFound):
 			s.gone = "taskrun " + child.Name + " is gone"
 		case err != nil:
-			return nil, fmt.Errorf("reading child %s of the pipelinerun: %w", child.Name,
-				apiError(err, "get", taskRunsResource, pr.Namespace))
+			return nil, fmt.Errorf("reading child %s of the pipelinerun: %w", child.Name, err)
 		default:
 			s.taskRun = tr
 		}
@@ -386,14 +376,14 @@ type runValues struct {
 	toolImages []string
 }
 
-func pipelineRunValues(pr *pipelinev1.PipelineRun) runValues {
+func pipelineRunValues(pr *pipelineRun) runValues {
 	v := runValues{from: "pipelinerun " + pr.Name}
 	for _, r := range pr.Status.Results {
 		if s, ok := resultString(r.Value); ok {
 			v.results = append(v.results, namedValue{r.Name, s})
 		}
 	}
-	var specs []pipelinev1.ParamSpec
+	var specs []paramSpec
 	if pr.Status.PipelineSpec != nil {
 		specs = pr.Status.PipelineSpec.Params
 	}
@@ -401,14 +391,14 @@ func pipelineRunValues(pr *pipelinev1.PipelineRun) runValues {
 	return v
 }
 
-func taskRunValues(tr *pipelinev1.TaskRun) runValues {
+func taskRunValues(tr *taskRun) runValues {
 	v := runValues{from: "taskrun " + tr.Name}
 	for _, r := range tr.Status.Results {
 		if s, ok := resultString(r.Value); ok {
 			v.results = append(v.results, namedValue{r.Name, s})
 		}
 	}
-	var specs []pipelinev1.ParamSpec
+	var specs []paramSpec
 	if tr.Status.TaskSpec != nil {
 		specs = tr.Status.TaskSpec.Params
 	}
@@ -424,7 +414,7 @@ var paramRef = regexp.MustCompile(`\$\(params(?:\.([A-Za-z0-9_.-]+)|\[["']([^"']
 
 // toolImages lists the images of a Task's steps, step template and sidecars, with params
 // they reference replaced by their values.
-func toolImages(spec *pipelinev1.TaskSpec, params []namedValue) []string {
+func toolImages(spec *taskSpec, params []namedValue) []string {
 	images := make([]string, 0, len(spec.Steps)+len(spec.Sidecars)+1)
 	for _, s := range spec.Steps {
 		images = append(images, s.Image)
@@ -455,23 +445,23 @@ func toolImages(spec *pipelinev1.TaskSpec, params []namedValue) []string {
 }
 
 // resultString reads a string result; an array one as its lines (IMAGES may be written so).
-func resultString(v pipelinev1.ParamValue) (string, bool) {
+func resultString(v paramValue) (string, bool) {
 	switch v.Type {
-	case pipelinev1.ParamTypeString, "":
+	case paramTypeString, "":
 		return v.StringVal, true
-	case pipelinev1.ParamTypeArray:
+	case paramTypeArray:
 		return strings.Join(v.ArrayVal, "\n"), true
 	}
 	return "", false
 }
 
 // paramValues lists the string params set, then the string defaults of those not set.
-func paramValues(params pipelinev1.Params, specs []pipelinev1.ParamSpec) []namedValue {
+func paramValues(params []param, specs []paramSpec) []namedValue {
 	var out []namedValue
 	set := map[string]bool{}
 	for _, p := range params {
 		set[p.Name] = true
-		if p.Value.Type == pipelinev1.ParamTypeString || p.Value.Type == "" {
+		if p.Value.Type == paramTypeString || p.Value.Type == "" {
 			out = append(out, namedValue{p.Name, p.Value.StringVal})
 		}
 	}
@@ -479,7 +469,7 @@ func paramValues(params pipelinev1.Params, specs []pipelinev1.ParamSpec) []named
 		if set[s.Name] || s.Default == nil {
 			continue
 		}
-		if s.Default.Type == pipelinev1.ParamTypeString || s.Default.Type == "" {
+		if s.Default.Type == paramTypeString || s.Default.Type == "" {
 			out = append(out, namedValue{s.Name, s.Default.StringVal})
 		}
 	}
@@ -716,14 +706,14 @@ type step struct{ name, container string }
 // Being refused pods or pods/log is an error naming the permission: a Task without it would
 // otherwise miss every log quietly.
 func tektonLog(ctx context.Context, c Clients, rec *Record, sections []logSection, path string) error {
-	if c.Kube == nil {
+	if c.Objects == nil || c.Logs == nil {
 		return errors.New("no Kubernetes client for the pod logs")
 	}
-	l, err := createLog(path)
+	l, err := createLog(path, rec.BaseImage == "")
 	if err != nil {
 		return err
 	}
-	w := &sectionWriter{pods: c.Kube.CoreV1().Pods(rec.Namespace), namespace: rec.Namespace, log: l}
+	w := &sectionWriter{clients: c, namespace: rec.Namespace, log: l}
 	for _, s := range sections {
 		if err := w.section(ctx, s); err != nil {
 			l.Close()
@@ -739,7 +729,7 @@ func tektonLog(ctx context.Context, c Clients, rec *Record, sections []logSectio
 
 // sectionWriter writes the log sections of TaskRuns into one log file.
 type sectionWriter struct {
-	pods      typedcorev1.PodInterface
+	clients   Clients
 	namespace string
 	log       *logFile
 	missing   []string
@@ -755,12 +745,16 @@ func (w *sectionWriter) section(ctx context.Context, s logSection) error {
 	if podName == "" {
 		return w.unavailableSteps(s.task, stepsOf(tr, nil), "the taskrun has no pod ("+taskRunCondition(tr).String()+")")
 	}
-	pod, err := w.pods.Get(ctx, podName, metav1.GetOptions{})
+	u, err := w.clients.Objects.Resource(podsGVR).Namespace(w.namespace).Get(ctx, podName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return w.unavailableSteps(s.task, stepsOf(tr, nil), "pod "+podName+" is gone")
 	case err != nil:
 		return fmt.Errorf("reading pod %s of taskrun %s: %w", podName, tr.Name, apiError(err, "get", podsResource, w.namespace))
+	}
+	pod, err := decode[corev1.Pod](u)
+	if err != nil {
+		return err
 	}
 	steps := stepsOf(tr, pod)
 	if len(steps) == 0 {
@@ -776,7 +770,7 @@ func (w *sectionWriter) section(ctx context.Context, s logSection) error {
 
 // step streams one step container's log.
 func (w *sectionWriter) step(ctx context.Context, task, podName string, st step) error {
-	stream, err := w.pods.GetLogs(podName, &corev1.PodLogOptions{Container: st.container}).Stream(ctx)
+	stream, err := logRequest(w.clients, podsGVR, w.namespace, podName).Param("container", st.container).Stream(ctx)
 	if err != nil {
 		if apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) || apierrors.IsGone(err) {
 			return w.unavailable(task, st.name, apiMessage(err))
@@ -835,7 +829,7 @@ func (w *sectionWriter) missingSummary() string {
 
 // stepsOf lists a TaskRun's step containers in step order: from status.steps, else the
 // pod's step- containers, else the steps of status.taskSpec.
-func stepsOf(tr *pipelinev1.TaskRun, pod *corev1.Pod) []step {
+func stepsOf(tr *taskRun, pod *corev1.Pod) []step {
 	var steps []step
 	for _, s := range tr.Status.Steps {
 		container := s.Container

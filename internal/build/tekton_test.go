@@ -21,7 +21,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	tektonscheme "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/scheme"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 )
 
@@ -163,7 +163,7 @@ func (f *tektonFixture) create(t *testing.T, obj runtime.Object) {
 		uid  types.UID
 		err  error
 	)
-	tekton := f.e.admin.Tekton.TektonV1()
+	tekton := f.e.typed.Tekton.TektonV1()
 	switch o := obj.(type) {
 	case *pipelinev1.PipelineRun:
 		kind = "PipelineRun"
@@ -192,7 +192,7 @@ func (f *tektonFixture) create(t *testing.T, obj runtime.Object) {
 	case *corev1.Pod:
 		kind = "Pod"
 		var created *corev1.Pod
-		if created, err = f.e.admin.Kube.CoreV1().Pods(ns).Create(ctx, o, metav1.CreateOptions{}); err == nil {
+		if created, err = f.e.typed.Kube.CoreV1().Pods(ns).Create(ctx, o, metav1.CreateOptions{}); err == nil {
 			uid = created.UID
 		}
 	default:
@@ -411,7 +411,7 @@ func TestTektonMissingParts(t *testing.T) {
 		{
 			name: "pod gone",
 			remove: func(t *testing.T, e *testEnv) {
-				if err := e.admin.Kube.CoreV1().Pods(e.ns).Delete(t.Context(), buildahBuild, metav1.DeleteOptions{}); err != nil {
+				if err := e.typed.Kube.CoreV1().Pods(e.ns).Delete(t.Context(), buildahBuild, metav1.DeleteOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -424,7 +424,7 @@ func TestTektonMissingParts(t *testing.T) {
 		{
 			name: "taskrun gone",
 			remove: func(t *testing.T, e *testEnv) {
-				err := e.admin.Tekton.TektonV1().TaskRuns(e.ns).Delete(t.Context(), buildahRun+"-fetch-source", metav1.DeleteOptions{})
+				err := e.typed.Tekton.TektonV1().TaskRuns(e.ns).Delete(t.Context(), buildahRun+"-fetch-source", metav1.DeleteOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -520,12 +520,10 @@ func TestTektonRunningPipelineRun(t *testing.T) {
 		signal := &tektonWatchSignal{watching: make(chan struct{})}
 		cfg := e.front.Config(cp.Config())
 		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper { signal.next = next; return signal })
-		tc, err := tektonclient.NewForConfig(cfg)
+		c, err := NewClients(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := e.admin
-		c.Tekton = tc
 		finished := make(chan struct{})
 		go func() {
 			defer close(finished)
@@ -534,7 +532,7 @@ func TestTektonRunningPipelineRun(t *testing.T) {
 			case <-t.Context().Done():
 				return
 			}
-			prs := e.admin.Tekton.TektonV1().PipelineRuns(e.ns)
+			prs := e.typed.Tekton.TektonV1().PipelineRuns(e.ns)
 			pr, err := prs.Get(t.Context(), buildahRun, metav1.GetOptions{})
 			if err != nil {
 				t.Errorf("get: %v", err)
@@ -576,7 +574,7 @@ func tektonRulesWithout(rules []rbacv1.PolicyRule, group, resource string) []rba
 func tektonServiceAccountClients(t *testing.T, e *testEnv, sa string, rules []rbacv1.PolicyRule) Clients {
 	t.Helper()
 	ctx := t.Context()
-	rbac := e.admin.Kube.RbacV1()
+	rbac := e.typed.Kube.RbacV1()
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: sa}, Rules: rules}
 	if _, err := rbac.Roles(e.ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -594,13 +592,17 @@ func tektonServiceAccountClients(t *testing.T, e *testEnv, sa string, rules []rb
 		t.Fatal(err)
 	}
 	c := e.clientsAs(t, cfg)
+	kube, err := kubernetes.NewForConfig(e.front.Config(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		for _, r := range rules {
 			for _, group := range r.APIGroups {
 				for _, res := range r.Resources {
 					resource, sub, _ := strings.Cut(res, "/")
 					for _, verb := range r.Verbs {
-						review, err := c.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+						review, err := kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 							Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 								Namespace: e.ns, Verb: verb, Group: group, Resource: resource, Subresource: sub,
 							}},
@@ -928,7 +930,7 @@ func TestTektonToolImages(t *testing.T) {
 	}
 	params := []namedValue{{"BUILDER_IMAGE", "quay.io/buildah/stable:v1"}, {"PUSH_IMAGE", "quay.io/skopeo/stable:v1"}}
 	want := []string{"quay.io/buildah/stable:v1", "quay.io/skopeo/stable:v1", "registry.access.redhat.com/ubi9/ubi-minimal:9.5", "docker.io/library/registry:2"}
-	if got := toolImages(spec, params); !slices.Equal(got, want) {
+	if got := toolImages(asMirror[taskSpec](t, spec), params); !slices.Equal(got, want) {
 		t.Errorf("toolImages = %q, want %q", got, want)
 	}
 }
@@ -954,7 +956,7 @@ func TestTektonStepsOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := stepsOf(tt.tr, tt.pod); !slices.Equal(got, tt.want) {
+			if got := stepsOf(asMirror[taskRun](t, tt.tr), tt.pod); !slices.Equal(got, tt.want) {
 				t.Errorf("stepsOf = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -100,6 +100,8 @@ type Clients struct {
 	Build  buildclient.Interface
 	Image  imageclient.Interface
 	Tekton tektonclient.Interface
+	// Collect reads builds for the local executor.
+	Collect build.Clients
 }
 
 // NewClients makes the clients from one configuration.
@@ -117,6 +119,9 @@ func NewClients(cfg *rest.Config) (Clients, error) {
 	}
 	if c.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
 		return c, fmt.Errorf("making the Tekton client: %w", err)
+	}
+	if c.Collect, err = build.NewClients(cfg); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -28,9 +28,6 @@ type localExecutor struct {
 	writeBack func(ctx context.Context, b *Build, out Outcome) error
 	queue     workqueue.TypedInterface[build.Ref]
 
-	// collect reads builds for the mirror (the output image).
-	collect build.Clients
-
 	mu sync.Mutex
 	// queued holds the builds (by UID) in the queue or being analysed; done those whose
 	// outcome this process wrote: the informer may show them without it for a moment, and
@@ -43,7 +40,6 @@ func newLocalExecutor(cfg *Config, clients Clients, metrics *Metrics, log *slog.
 	return &localExecutor{
 		cfg: cfg, clients: clients, metrics: metrics, log: log, writeBack: writeBack,
 		queue: workqueue.NewTyped[build.Ref](), queued: map[types.UID]bool{}, done: map[types.UID]bool{},
-		collect: build.Clients{Kube: clients.Kube, Build: clients.Build, Image: clients.Image, Tekton: clients.Tekton},
 	}
 }
 
@@ -211,7 +207,7 @@ func analysisIDs(r *thoth.BuildAnalysisResponse) map[string]string {
 
 // mirror copies the build's output image to the push registry; "" when it has none.
 func (l *localExecutor) mirror(ctx context.Context, b *Build) (string, error) {
-	rec, err := build.Collect(ctx, l.collect, b.Ref, build.Options{})
+	rec, err := build.Collect(ctx, l.clients.Collect, b.Ref, build.Options{})
 	if err != nil {
 		return "", fmt.Errorf("collecting %s: %w", b.Ref, err)
 	}

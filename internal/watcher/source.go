@@ -210,7 +210,12 @@ func tektonBuild(kind build.Kind, meta *metav1.ObjectMeta, c *apis.Condition, co
 		Ref: build.Ref{Kind: kind, Namespace: meta.Namespace, Name: meta.Name},
 		UID: meta.UID, Annotations: meta.Annotations, Finished: meta.CreationTimestamp.Time,
 	}
-	if phase, done := build.TektonPhase(c); done {
+	var status corev1.ConditionStatus
+	var reason string
+	if c != nil {
+		status, reason = c.Status, c.Reason
+	}
+	if phase, done := build.TektonPhase(status, reason); done {
 		out.Phase = phase
 		if completion != nil {
 			out.Finished = completion.Time
