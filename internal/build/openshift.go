@@ -176,6 +176,9 @@ func resolveFrom(ctx context.Context, c Clients, buildNS string, from *corev1.Ob
 	default:
 		return "", fmt.Errorf("the strategy's from is a %s, which has no image to report", from.Kind)
 	}
+	if c.Objects == nil {
+		return "", fmt.Errorf("resolving %s %s/%s: no Kubernetes API client", from.Kind, ns, from.Name)
+	}
 	streamName, selector, sep := splitStreamRef(from.Name)
 	if streamName == "" {
 		return "", fmt.Errorf("%s %q is neither name:tag nor name@digest", from.Kind, from.Name)

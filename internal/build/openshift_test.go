@@ -326,3 +326,39 @@ func TestCollectOpenShiftRBAC(t *testing.T) {
 		t.Fatalf("without any permission: %v, want an error naming builds", err)
 	}
 }
+
+// FuzzBuildStrategy feeds strategies with any from and USER_PARAMS to the base-image
+// reader (without an API client, so image streams are not resolved): no panic, a
+// DockerImage from is reported as written, and the reference helpers keep their shape.
+func FuzzBuildStrategy(f *testing.F) {
+	f.Add(uint8(0), "DockerImage", s2iBuilder, "")
+	f.Add(uint8(1), "ImageStreamTag", "ubi9:latest", "")
+	f.Add(uint8(2), "DockerImage", "quay.io/osbs/buildroot:latest", `{"base_image": "registry.fedoraproject.org/fedora:41"}`)
+	f.Add(uint8(2), "", "", `{"base_image": 7}`)
+	f.Add(uint8(1), "ImageStreamImage", "ubi9@sha256:"+strings.Repeat("a", 64), "not json")
+	f.Fuzz(func(t *testing.T, strategy uint8, kind, name, userParams string) {
+		from := corev1.ObjectReference{Kind: kind, Name: name}
+		var s buildv1.BuildStrategy
+		switch strategy % 3 {
+		case 0:
+			s.SourceStrategy = &buildv1.SourceBuildStrategy{From: from}
+		case 1:
+			s.DockerStrategy = &buildv1.DockerBuildStrategy{From: &from}
+		default:
+			s.CustomStrategy = &buildv1.CustomBuildStrategy{From: from, Env: []corev1.EnvVar{{Name: userParamsEnv, Value: userParams}}}
+		}
+		b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Namespace: "ns"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: s}}}
+		got, err := buildBaseImage(t.Context(), Clients{}, b)
+		userBase, userErr := ParseUserParams(userParams)
+		custom := strategy%3 == 2 && userParams != ""
+		if err == nil && (kind == "DockerImage" || kind == "") && !(custom && (userErr != nil || userBase != "")) && got != name {
+			t.Errorf("DockerImage from %q reported as %q", name, got)
+		}
+		if stream, selector, sep := splitStreamRef(name); stream != "" && stream+sep+selector != name {
+			t.Errorf("splitStreamRef(%q) = %q %q %q", name, stream, selector, sep)
+		}
+		if repo := repository(name); !strings.HasPrefix(name, repo) {
+			t.Errorf("repository(%q) = %q, not a prefix", name, repo)
+		}
+	})
+}

@@ -202,3 +202,24 @@ func TestParamValueUnmarshal(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParamValue: the mirror reads any JSON value as Tekton's own ParamValue does.
+func FuzzParamValue(f *testing.F) {
+	for _, s := range []string{`"a"`, `["a","b"]`, `{"k":"v"}`, `[1]`, `{"k":{}}`, `null`, `12.5`, `"\u00e9"`, `[]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if !json.Valid([]byte(in)) {
+			return // the API server only sends JSON
+		}
+		var got paramValue
+		var tekton pipelinev1.ParamValue
+		errMirror, errTekton := json.Unmarshal([]byte(in), &got), json.Unmarshal([]byte(in), &tekton)
+		if (errMirror == nil) != (errTekton == nil) {
+			t.Fatalf("%s: mirror error %v, Tekton error %v", in, errMirror, errTekton)
+		}
+		if string(tekton.Type) != got.Type || tekton.StringVal != got.StringVal || !reflect.DeepEqual(tekton.ArrayVal, got.ArrayVal) || !reflect.DeepEqual(tekton.ObjectVal, got.ObjectVal) {
+			t.Errorf("%s: Tekton reads %+v, the mirror %+v", in, tekton, got)
+		}
+	})
+}
