@@ -303,15 +303,15 @@ func TestPipelineUsesTheWatcherContract(t *testing.T) {
 	contract := Interface{
 		Params: []string{"build-ref", "thoth-api-host", "push-registry", "push-mode", "environment-type", "origin",
 			"base-image-from", "no-base", "no-output", "no-build-log", "debug", "force", "pass-token", "no-tls-verify",
-			"no-src-registry-tls-verify", "no-dst-registry-tls-verify"},
+			"no-src-registry-tls-verify", "no-dst-registry-tls-verify", "insecure-registries"},
 		Results: []string{"phase", "base-image", "output-image", "mirrored-image", "failure-summary",
 			"base-image-analysis-id", "output-image-analysis-id", "buildlog-analysis-id", "buildlog-document-id"},
-		Workspaces: []string{"build-log", "src-registry-auth", "dst-registry-auth", "thoth-ca"},
+		Workspaces: []string{"build-log", "src-registry-auth", "dst-registry-auth", "registry-ca", "thoth-ca"},
 	}
 	defaults := map[string]string{"push-registry": "", "push-mode": "default", "environment-type": "runtime", "origin": "",
 		"base-image-from": "BASE_IMAGE,BUILDER_IMAGE,FROM", "no-base": "false", "no-output": "false", "no-build-log": "false",
 		"debug": "false", "force": "false", "pass-token": "false", "no-tls-verify": "false",
-		"no-src-registry-tls-verify": "false", "no-dst-registry-tls-verify": "false"}
+		"no-src-registry-tls-verify": "false", "no-dst-registry-tls-verify": "false", "insecure-registries": ""}
 	for _, tc := range []struct {
 		path, kind string
 		noLog      bool

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,24 @@ func (s *scenario) makeS2IBuild(t *testing.T, name string, src *registrytest.Reg
 	return s2iBuild{name: name, output: src.Ref(s.ns+"/app") + "@" + digest.String(), digest: digest.String()}
 }
 
+// createCAConfigMap makes a ConfigMap holding, under key, the CAs of the TLS registries
+// as one PEM file, for a registry-ca workspace bound with subPath key.
+func (s *scenario) createCAConfigMap(t *testing.T, name, key string, regs ...*registrytest.Registry) {
+	t.Helper()
+	var pem []byte
+	for _, r := range regs {
+		b, err := os.ReadFile(r.CAFile())
+		if err != nil {
+			t.Fatalf("reading the CA of %s: %v", r, err)
+		}
+		pem = append(pem, b...)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{key: string(pem)}}
+	if _, err := s.kube.CoreV1().ConfigMaps(s.ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkMirrored checks that the copy is in the destination registry under the digest.
 func checkMirrored(t *testing.T, dst *registrytest.Registry, mirrored string, b s2iBuild) {
 	t.Helper()
@@ -146,10 +165,12 @@ func (s *scenario) checkSubmission(t *testing.T, base, output, log string, query
 func TestPipelineOpenShiftBuildMirrored(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	// The cluster's registry and the push registry; TLS with certificates of a test CA,
-	// which the Tasks reach with verification off (the Tasks take no CA).
+	// The cluster's registry and the push registry; TLS with certificates of test CAs,
+	// which mirror-image trusts through the registry-ca workspace, as on OpenShift with
+	// the ConfigMap openshift-service-ca.crt.
 	src := registrytest.StartDistribution(t, registrytest.DistributionOptions{TLS: true})
 	dst := registrytest.StartDistribution(t, registrytest.DistributionOptions{TLS: true})
+	s.createCAConfigMap(t, "openshift-service-ca.crt", "service-ca.crt", src, dst)
 	b := s.makeS2IBuild(t, "app-7", src)
 	pr := s.runPipeline(t, &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "thoth-build-analysis-"},
@@ -159,8 +180,6 @@ func TestPipelineOpenShiftBuildMirrored(t *testing.T) {
 				param("build-ref", "build/"+s.ns+"/"+b.name),
 				param("thoth-api-host", s.thoth.URL()),
 				param("push-registry", dst.Host()+"/thoth"),
-				param("no-src-registry-tls-verify", "true"),
-				param("no-dst-registry-tls-verify", "true"),
 			},
 			TaskRunTemplate: pipelinev1.PipelineTaskRunTemplate{ServiceAccountName: serviceAccount},
 			Workspaces: []pipelinev1.WorkspaceBinding{{
@@ -169,6 +188,10 @@ func TestPipelineOpenShiftBuildMirrored(t *testing.T) {
 					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 					Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")}},
 				}},
+			}, {
+				Name:      "registry-ca",
+				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "openshift-service-ca.crt"}},
+				SubPath:   "service-ca.crt",
 			}},
 		},
 	})
@@ -197,6 +220,8 @@ func TestPipelineOpenShiftBuildMirrored(t *testing.T) {
 func TestTaskOpenShiftBuildMirrored(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
+	// TLS with certificates of test CAs, reached with verification off (the Pipeline's
+	// test trusts them through registry-ca instead).
 	src := registrytest.StartDistribution(t, registrytest.DistributionOptions{TLS: true})
 	dst := registrytest.StartDistribution(t, registrytest.DistributionOptions{TLS: true})
 	b := s.makeS2IBuild(t, "app-8", src)
