@@ -49,7 +49,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "push-mode", Usage: "default (REG/<name>:<tag>) or flat (REG:<name>-<tag>, every image a tag of one repository, as for quay.io)", Value: string(mirror.PushModeDefault), EnvVars: []string{"THOTH_PUSH_MODE"}},
 		&cli.StringFlag{Name: "destination", Usage: "name the copy exactly instead of --push-registry; without a tag or digest it keeps the source's", EnvVars: []string{"THOTH_DESTINATION_IMAGE"}},
 		&cli.IntFlag{Name: "jobs", Usage: "blobs copied at once", Value: mirror.DefaultJobs, EnvVars: []string{"THOTH_MIRROR_JOBS"}},
-		&cli.StringFlag{Name: cliflags.CAFile, Usage: "PEM file of extra CA certificates to trust for both registries", EnvVars: []string{"THOTH_CA_FILE"}, TakesFile: true},
+		&cli.StringFlag{Name: cliflags.CAFile, Usage: "PEM file of extra CA certificates to trust for both registries, or a directory of them (a mounted ConfigMap or Secret: every file holding a certificate)", EnvVars: []string{"THOTH_CA_FILE"}, TakesFile: true},
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to this registry (HOST or HOST:PORT; repeat the flag, or separate with commas; blank entries and an empty variable mean none); every other registry is reached over HTTPS only", EnvVars: []string{"THOTH_INSECURE_REGISTRIES"}},
 		passToken,
 		cliflags.ResultsDirFlag(),

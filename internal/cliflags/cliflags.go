@@ -108,7 +108,7 @@ func ThothFlags() []cli.Flag {
 		},
 		&cli.StringFlag{
 			Name:      CAFile,
-			Usage:     "PEM file of extra CA certificates to trust for the Thoth User API",
+			Usage:     "PEM file of extra CA certificates to trust for the Thoth User API, or a directory of them (a mounted ConfigMap or Secret: every file holding a certificate)",
 			EnvVars:   []string{"THOTH_CA_FILE"},
 			TakesFile: true,
 		},

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/thoth-station/build-watcher/internal/capool"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/usage"
 )
@@ -39,9 +38,6 @@ const (
 
 // TokenUser is the registry user name that goes with the service-account token.
 const TokenUser = "build-watcher"
-
-// maxCAFileBytes is the largest --ca-file read.
-const maxCAFileBytes = 1 << 20
 
 // Registry is how one side's registry is reached: its credentials and TLS verification.
 // It has the fields of cliflags.Registry, so the flags' values convert to it.
@@ -156,23 +152,17 @@ func WithTokenFile(path string) Option {
 	}
 }
 
-// WithCAFile trusts the CA certificates of the PEM file at path, besides the system's,
-// for both registries. An empty path changes nothing.
+// WithCAFile trusts the CA certificates at path, besides the system's, for both
+// registries: a PEM file, or a directory of them (a ConfigMap or Secret mounted without
+// subPath). An empty path changes nothing.
 func WithCAFile(path string) Option {
 	return func(o *options) error {
 		if path == "" {
 			return nil
 		}
-		pem, err := readLimited(path, maxCAFileBytes)
+		pool, err := capool.Load(path)
 		if err != nil {
 			return fmt.Errorf("--ca-file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--ca-file %s holds no PEM certificate; give the registry's CA certificate in PEM form (-----BEGIN CERTIFICATE-----)", path)
 		}
 		o.roots = pool
 		return nil
@@ -279,24 +269,4 @@ func withProgressTiming(delay, interval time.Duration) Option {
 		o.progressDelay, o.progressInterval = delay, interval
 		return nil
 	}
-}
-
-// readLimited reads the regular file at path, at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a file: %w", path, fs.ErrInvalid)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
 }

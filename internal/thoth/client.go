@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +14,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/thoth-station/build-watcher/internal/capool"
 	"github.com/thoth-station/build-watcher/internal/redact"
 )
 
@@ -225,16 +224,9 @@ func newHTTPClient(noTLSVerify bool, caFile string) (*http.Client, error) {
 		tlsConfig.InsecureSkipVerify = true //nolint:gosec // asked for with --no-tls-verify
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := capool.Load(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading CA file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s holds no PEM certificate", caFile)
+			return nil, fmt.Errorf("--ca-file: %w", err)
 		}
 		tlsConfig.RootCAs = pool
 	}

@@ -121,6 +121,24 @@ func (s *scenario) createCAConfigMap(t *testing.T, name, key string, regs ...*re
 	}
 }
 
+// addCAKey adds the CA of a TLS registry to the ConfigMap under another key.
+func (s *scenario) addCAKey(t *testing.T, name, key string, reg *registrytest.Registry) {
+	t.Helper()
+	pem, err := os.ReadFile(reg.CAFile())
+	if err != nil {
+		t.Fatalf("reading the CA of %s: %v", reg, err)
+	}
+	cms := s.kube.CoreV1().ConfigMaps(s.ns)
+	cm, err := cms.Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data[key] = string(pem)
+	if _, err := cms.Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkMirrored checks that the copy is in the destination registry under the digest.
 func checkMirrored(t *testing.T, dst *registrytest.Registry, mirrored string, b s2iBuild) {
 	t.Helper()
@@ -220,10 +238,12 @@ func TestPipelineOpenShiftBuildMirrored(t *testing.T) {
 func TestTaskOpenShiftBuildMirrored(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	// TLS with certificates of test CAs, reached with verification off (the Pipeline's
-	// test trusts them through registry-ca instead).
+	// TLS with certificates of test CAs, one key each in a ConfigMap bound to registry-ca
+	// without subPath: mirror-image reads every key (the Pipeline's test binds one key).
 	src := registrytest.StartDistribution(t, registrytest.DistributionOptions{TLS: true})
 	dst := registrytest.StartDistribution(t, registrytest.DistributionOptions{TLS: true})
+	s.createCAConfigMap(t, "registry-cas", "src.crt", src)
+	s.addCAKey(t, "registry-cas", "dst.crt", dst)
 	b := s.makeS2IBuild(t, "app-8", src)
 	tr := s.runTask(t, &pipelinev1.TaskRun{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "thoth-build-analysis-"},
@@ -233,9 +253,11 @@ func TestTaskOpenShiftBuildMirrored(t *testing.T) {
 				param("build-ref", "build/"+s.ns+"/"+b.name),
 				param("thoth-api-host", s.thoth.URL()),
 				param("push-registry", dst.Host()+"/thoth"),
-				param("no-src-registry-tls-verify", "true"),
-				param("no-dst-registry-tls-verify", "true"),
 			},
+			Workspaces: []pipelinev1.WorkspaceBinding{{
+				Name:      "registry-ca",
+				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "registry-cas"}},
+			}},
 			ServiceAccountName: serviceAccount,
 		},
 	})
