@@ -80,8 +80,15 @@ type Config struct {
 	SrcAuthSecret, DstAuthSecret string
 	// SrcAuthFile and DstAuthFile are docker config JSON files for the local executor.
 	SrcAuthFile, DstAuthFile string
-	// InsecureRegistries may be reached over plain HTTP by the local executor's mirror.
+	// InsecureRegistries may be reached over plain HTTP by the mirror: the runs' param
+	// insecure-registries, or the local executor's.
 	InsecureRegistries []string
+	// RegistryCAConfigMap and ThothCAConfigMap are ConfigMaps bound to the registry-ca and
+	// thoth-ca workspaces: CAs for both registries of the copy, and for the User API.
+	RegistryCAConfigMap, ThothCAConfigMap string
+	// RegistryCAFile and ThothCAFile are the same for the local executor: PEM files, or
+	// directories of them.
+	RegistryCAFile, ThothCAFile string
 
 	Analysis Analysis
 
@@ -181,6 +188,18 @@ func (c *Config) ValidateFlags() error {
 		}
 	} else if c.TargetsFile != "" {
 		return usage.Wrap(errors.New("--targets-file is for --executor tekton; the local executor runs in this process"))
+	}
+	for _, f := range []struct {
+		flag, value, executor, instead string
+	}{
+		{"--registry-ca-configmap", c.RegistryCAConfigMap, ExecutorTekton, "--registry-ca-file"},
+		{"--thoth-ca-configmap", c.ThothCAConfigMap, ExecutorTekton, "--thoth-ca-file"},
+		{"--registry-ca-file", c.RegistryCAFile, ExecutorLocal, "--registry-ca-configmap"},
+		{"--thoth-ca-file", c.ThothCAFile, ExecutorLocal, "--thoth-ca-configmap"},
+	} {
+		if f.value != "" && c.Executor != f.executor {
+			return usage.Errorf("%s is for --executor %s; with --executor %s use %s", f.flag, f.executor, c.Executor, f.instead)
+		}
 	}
 	return nil
 }

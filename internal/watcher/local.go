@@ -167,7 +167,7 @@ func (l *localExecutor) analyse(ctx context.Context, b *Build) Outcome {
 func submitOptions(cfg *Config, origin string) submit.Options {
 	a := &cfg.Analysis
 	opts := submit.Options{
-		ThothHost: a.ThothHost, NoTLSVerify: a.NoTLSVerify,
+		ThothHost: a.ThothHost, NoTLSVerify: a.NoTLSVerify, CAFile: cfg.ThothCAFile,
 		RequestTimeout: time.Minute, RetryAttempts: 6, RetryMaxTime: 5 * time.Minute,
 		MaxBodyBytes: thoth.DefaultMaxBodyBytes,
 		NoBase:       a.NoBase, NoOutput: a.NoOutput, NoBuildLog: a.NoBuildLog,
@@ -223,6 +223,7 @@ func (l *localExecutor) mirror(ctx context.Context, b *Build) (string, error) {
 		mirror.WithSource(mirror.Registry{AuthFile: l.cfg.SrcAuthFile, NoTLSVerify: a.NoSrcRegistryTLSVerify}),
 		mirror.WithDestination(mirror.Registry{AuthFile: l.cfg.DstAuthFile, NoTLSVerify: a.NoDstRegistryTLSVerify}),
 		mirror.WithInsecureRegistries(l.cfg.InsecureRegistries...),
+		mirror.WithCAFile(l.cfg.RegistryCAFile),
 		mirror.WithPassToken(a.PassToken),
 		mirror.WithLogger(l.log))
 	if err != nil {

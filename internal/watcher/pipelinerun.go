@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -11,8 +12,10 @@ import (
 
 // Workspace names of thoth-build-analysis that the watcher binds.
 const (
-	workspaceSrcAuth = "src-registry-auth"
-	workspaceDstAuth = "dst-registry-auth"
+	workspaceSrcAuth    = "src-registry-auth"
+	workspaceDstAuth    = "dst-registry-auth"
+	workspaceRegistryCA = "registry-ca"
+	workspaceThothCA    = "thoth-ca"
 )
 
 // analysisParams are the params of thoth-build-analysis for one build.
@@ -39,6 +42,9 @@ func (c *Config) analysisParams(b *Build) pipelinev1.Params {
 	}
 	if a.EnvironmentType != "" {
 		params = append(params, str("environment-type", a.EnvironmentType))
+	}
+	if len(c.InsecureRegistries) > 0 {
+		params = append(params, str("insecure-registries", strings.Join(c.InsecureRegistries, ",")))
 	}
 	for _, f := range []struct {
 		name string
@@ -90,6 +96,14 @@ func (c *Config) newPipelineRun(b *Build, claim Claim, queuedAt time.Time, pendi
 		if w.secret != "" {
 			workspaces = append(workspaces, pipelinev1.WorkspaceBinding{
 				Name: w.name, Secret: &corev1.SecretVolumeSource{SecretName: w.secret},
+			})
+		}
+	}
+	// CA ConfigMaps are bound whole: the steps read every key holding a certificate.
+	for _, w := range []struct{ name, configMap string }{{workspaceRegistryCA, c.RegistryCAConfigMap}, {workspaceThothCA, c.ThothCAConfigMap}} {
+		if w.configMap != "" {
+			workspaces = append(workspaces, pipelinev1.WorkspaceBinding{
+				Name: w.name, ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: w.configMap}},
 			})
 		}
 	}

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ func TestPipelineRunMatchesTasks(t *testing.T) {
 			cfg := &Config{
 				Runs: tc.runs, Pipeline: "thoth-build-analysis", ServiceAccount: "thoth", Timeout: time.Hour,
 				SrcAuthSecret: "pull", DstAuthSecret: "push", Analysis: tc.analysis,
+				InsecureRegistries:  []string{"registry.local:5000", "10.0.0.7"},
+				RegistryCAConfigMap: "openshift-service-ca.crt", ThothCAConfigMap: "thoth-ca",
 			}
 			for _, pending := range []bool{false, true} {
 				pr := cfg.newPipelineRun(b, Claim{Target: "default", Namespace: "thoth", Name: RunName(b.UID)}, time.Now(), pending)
@@ -82,10 +85,31 @@ func TestPipelineRunMatchesTasks(t *testing.T) {
 						t.Errorf("param %s is not declared by %s thoth-build-analysis", p.Name, tc.runs)
 					}
 				}
+				bound := map[string]string{}
 				for _, w := range pr.Spec.Workspaces {
 					if !slices.Contains(tc.spaces, w.Name) {
 						t.Errorf("workspace %s is not declared by %s thoth-build-analysis (has %v)", w.Name, tc.runs, tc.spaces)
 					}
+					switch {
+					case w.Secret != nil:
+						bound[w.Name] = "secret/" + w.Secret.SecretName
+					case w.ConfigMap != nil:
+						bound[w.Name] = "configmap/" + w.ConfigMap.Name
+					}
+				}
+				wantBound := map[string]string{"src-registry-auth": "secret/pull", "dst-registry-auth": "secret/push",
+					"registry-ca": "configmap/openshift-service-ca.crt", "thoth-ca": "configmap/thoth-ca"}
+				if !maps.Equal(bound, wantBound) {
+					t.Errorf("workspaces bound %v, want %v", bound, wantBound)
+				}
+				var insecure string
+				for _, p := range pr.Spec.Params {
+					if p.Name == "insecure-registries" {
+						insecure = p.Value.StringVal
+					}
+				}
+				if insecure != "registry.local:5000,10.0.0.7" {
+					t.Errorf("insecure-registries = %q", insecure)
 				}
 				for _, r := range analysisResults() {
 					if !slices.Contains(tc.results, r.result) {

@@ -1,0 +1,55 @@
+package watcher
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/usage"
+)
+
+func TestConfigValidate(t *testing.T) {
+	valid := func() Config {
+		return Config{
+			Kinds: build.Kinds(), Phases: build.Phases(), StateNamespace: "thoth", RunNamespace: "thoth",
+			Executor: ExecutorTekton, Runs: RunsPipeline, Pipeline: "thoth-build-analysis",
+			Workers: 4, SyncWorkers: 16, Analysis: Analysis{ThothHost: "thoth.example.com"},
+		}
+	}
+	tests := []struct {
+		name    string
+		modify  func(*Config)
+		wantErr string // "" means valid
+	}{
+		{name: "tekton", modify: func(*Config) {}},
+		{name: "tekton with CA ConfigMaps", modify: func(c *Config) { c.RegistryCAConfigMap, c.ThothCAConfigMap = "openshift-service-ca.crt", "thoth-ca" }},
+		{name: "local with CA files", modify: func(c *Config) { c.Executor, c.RegistryCAFile, c.ThothCAFile = ExecutorLocal, "/etc/pki/ca.crt", "/etc/thoth" }},
+		{name: "no Thoth host", modify: func(c *Config) { c.Analysis.ThothHost = "" }, wantErr: "--thoth-api-host is required"},
+		{name: "unknown executor", modify: func(c *Config) { c.Executor = "k8s" }, wantErr: `--executor must be tekton or local, not "k8s"`},
+		{name: "no workers", modify: func(c *Config) { c.Workers = 0 }, wantErr: "--workers-count must be at least 1"},
+		{name: "targets file with local", modify: func(c *Config) { c.Executor, c.TargetsFile = ExecutorLocal, "targets.yaml" }, wantErr: "--targets-file is for --executor tekton"},
+		{name: "registry CA ConfigMap with local", modify: func(c *Config) { c.Executor, c.RegistryCAConfigMap = ExecutorLocal, "cas" }, wantErr: "--registry-ca-configmap is for --executor tekton; with --executor local use --registry-ca-file"},
+		{name: "Thoth CA ConfigMap with local", modify: func(c *Config) { c.Executor, c.ThothCAConfigMap = ExecutorLocal, "cas" }, wantErr: "--thoth-ca-configmap is for --executor tekton"},
+		{name: "registry CA file with tekton", modify: func(c *Config) { c.RegistryCAFile = "/ca.crt" }, wantErr: "--registry-ca-file is for --executor local; with --executor tekton use --registry-ca-configmap"},
+		{name: "Thoth CA file with tekton", modify: func(c *Config) { c.ThothCAFile = "/ca.crt" }, wantErr: "--thoth-ca-file is for --executor local"},
+		{name: "no state namespace", modify: func(c *Config) { c.StateNamespace = "" }, wantErr: "--namespace"},
+		{name: "bad run namespace", modify: func(c *Config) { c.RunNamespace = "Not_A_Namespace" }, wantErr: "--pipelinerun-namespace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.modify(&c)
+			err := c.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, usage.ErrBadInput) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Validate = %v, want a usage error saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
