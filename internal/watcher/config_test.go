@@ -24,7 +24,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "tekton", modify: func(*Config) {}},
 		{name: "tekton with CA ConfigMaps", modify: func(c *Config) { c.RegistryCAConfigMap, c.ThothCAConfigMap = "openshift-service-ca.crt", "thoth-ca" }},
-		{name: "local with CA files", modify: func(c *Config) { c.Executor, c.RegistryCAFile, c.ThothCAFile = ExecutorLocal, "/etc/pki/ca.crt", "/etc/thoth" }},
+		{name: "local with CA files", modify: func(c *Config) {
+			c.Executor, c.RegistryCAFile, c.ThothCAFile = ExecutorLocal, "/etc/pki/ca.crt", "/etc/thoth"
+		}},
 		{name: "no Thoth host", modify: func(c *Config) { c.Analysis.ThothHost = "" }, wantErr: "--thoth-api-host is required"},
 		{name: "unknown executor", modify: func(c *Config) { c.Executor = "k8s" }, wantErr: `--executor must be tekton or local, not "k8s"`},
 		{name: "no workers", modify: func(c *Config) { c.Workers = 0 }, wantErr: "--workers-count must be at least 1"},
