@@ -265,6 +265,8 @@ func buildLog(ctx context.Context, c Clients, rec *Record, path string) error {
 // apiError wraps an API error with what was refused and what to do.
 func apiError(err error, verb, resource, namespace string) error {
 	switch {
+	case apierrors.IsNotFound(err) && !namesObject(err):
+		return fmt.Errorf("%w: %s (%s)", ErrNotServed, notServedHint(resource), apiMessage(err))
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("%w: %s", ErrNotFound, apiMessage(err))
 	case apierrors.IsForbidden(err):
@@ -272,6 +274,29 @@ func apiError(err error, verb, resource, namespace string) error {
 			verb, resource, namespace, verb, resource, err)
 	}
 	return fmt.Errorf("%s %s in namespace %s: %w", verb, resource, namespace, err)
+}
+
+// namesObject reports whether a NotFound error is about an object: the API server names
+// it. A path the server does not serve (an API group or resource not installed) gets a
+// bare 404, without a name.
+func namesObject(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true
+	}
+	d := status.Status().Details
+	return d != nil && (d.Name != "" || d.Kind != "")
+}
+
+// notServedHint says what serves the resource.
+func notServedHint(resource string) string {
+	switch {
+	case strings.HasSuffix(resource, ".tekton.dev"):
+		return "the cluster does not serve " + resource + ": install Tekton Pipelines v0.50 or later (tekton.dev/v1)"
+	case strings.HasSuffix(resource, ".openshift.io"):
+		return "the cluster does not serve " + resource + ": OpenShift builds and image streams exist only on OpenShift"
+	}
+	return "the cluster does not serve " + resource
 }
 
 func apiMessage(err error) string {

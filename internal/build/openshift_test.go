@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -361,4 +362,31 @@ func FuzzBuildStrategy(f *testing.F) {
 			t.Errorf("repository(%q) = %q, not a prefix", name, repo)
 		}
 	})
+}
+
+// TestAPIErrorNotServed: on the real API server, a missing object is ErrNotFound and an API
+// the cluster does not serve is ErrNotServed, saying what would serve it.
+func TestAPIErrorNotServed(t *testing.T) {
+	e := newTestEnv(t)
+	tests := []struct {
+		name     string
+		gvr      schema.GroupVersionResource
+		resource string
+		want     error
+		wantText string
+	}{
+		{"missing build", buildsGVR, buildsResource, ErrNotFound, `"nope" not found`},
+		{"missing taskrun", taskRunsGVR, taskRunsResource, ErrNotFound, `"nope" not found`},
+		{"Tekton not installed", schema.GroupVersionResource{Group: "tekton.dev", Version: "v9", Resource: "taskruns"}, taskRunsResource, ErrNotServed, "install Tekton Pipelines"},
+		{"OpenShift not there", schema.GroupVersionResource{Group: "build.openshift.io", Version: "v9", Resource: "builds"}, buildsResource, ErrNotServed, "only on OpenShift"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newRunAPI(e.admin, tt.gvr, tt.resource, e.ns, taskRunCondition)
+			_, _, err := api.get(t.Context(), "nope")
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("err = %v, want %v saying %q", err, tt.want, tt.wantText)
+			}
+		})
+	}
 }

@@ -42,6 +42,10 @@ var ErrNotFinished = errors.New("the build has not finished")
 // ErrNotFound is returned when the build object does not exist.
 var ErrNotFound = errors.New("the build does not exist")
 
+// ErrNotServed is returned when the cluster does not serve the kind of build asked for:
+// OpenShift builds off OpenShift, Tekton runs without Tekton Pipelines.
+var ErrNotServed = errors.New("this kind of build is not available")
+
 // Ref names one build object.
 type Ref struct {
 	Kind      Kind
