@@ -37,7 +37,7 @@ testenv:
 
 ## lint: gofmt, go vet, staticcheck
 lint: $(STATICCHECK)
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$(STATICCHECK) ./...
