@@ -26,15 +26,7 @@ import (
 // the log, which is then scanned line by line.
 func bigLogBuild(b *testing.B, name string, size int64, fromInLog bool) (string, *controlplane.LogFront, Clients) {
 	b.Helper()
-	ns, err := cp.CreateNamespace(b.Context(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { front.Close() })
+	ns, front := cp.NamespaceWithFront(b, "bench")
 	clients, err := NewClients(front.Config(cp.Config()))
 	if err != nil {
 		b.Fatal(err)

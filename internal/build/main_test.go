@@ -41,18 +41,11 @@ type typedClients struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	ns, err := cp.CreateNamespace(t.Context(), "build")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { front.Close() })
+	ns, front := cp.NamespaceWithFront(t, "build")
 	e := &testEnv{ns: ns, front: front}
 	e.admin = e.clientsAs(t, cp.Config())
 	cfg := front.Config(cp.Config())
+	var err error
 	if e.typed.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}

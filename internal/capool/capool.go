@@ -26,7 +26,7 @@ func Load(path string) (*x509.CertPool, error) {
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; give a PEM file of CA certificates, or a directory of them", err)
 	}
 	if !info.IsDir() {
 		pem, err := readLimited(path, MaxBytes)
@@ -40,7 +40,7 @@ func Load(path string) (*x509.CertPool, error) {
 	}
 	entries, err := os.ReadDir(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing the CA certificates: %w", err)
 	}
 	var (
 		read  []string

@@ -58,15 +58,7 @@ func TestRunBadInput(t *testing.T) {
 }
 
 func TestRunWritesResults(t *testing.T) {
-	ns, err := cp.CreateNamespace(t.Context(), "collect")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer front.Close()
+	ns, front := cp.NamespaceWithFront(t, "collect")
 	cfg := front.Config(cp.Config())
 	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-8"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
 		Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{
@@ -131,15 +123,7 @@ func TestRunWritesResults(t *testing.T) {
 // TestRunLogFile: --log-file names the log file, or, as Tekton binds a workspace, a
 // directory that receives build.log; log-path and the record say where the log went.
 func TestRunLogFile(t *testing.T) {
-	ns, err := cp.CreateNamespace(t.Context(), "collect")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer front.Close()
+	ns, front := cp.NamespaceWithFront(t, "collect")
 	cfg := front.Config(cp.Config())
 	const log = "STEP 1/2: FROM registry.access.redhat.com/ubi9/python-311:latest\nERROR: build failed\n"
 	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-9"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{

@@ -14,15 +14,7 @@ import (
 // the build-log workspace bound (a directory): the run counts as finished, without the
 // finally task itself.
 func TestRunInFinally(t *testing.T) {
-	ns, err := cp.CreateNamespace(t.Context(), "collect")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer front.Close()
+	ns, front := cp.NamespaceWithFront(t, "collect")
 	fin, err := front.CreateFinallyRun(t.Context(), ns, "collect-build")
 	if err != nil {
 		t.Fatal(err)

@@ -57,3 +57,19 @@ func fuzzWorker() bool {
 	}
 	return false
 }
+
+// NamespaceWithFront makes a namespace for one test (see CreateNamespace) and starts a log
+// front, closed when the test ends; a failure to do either fails the test.
+func (cp *ControlPlane) NamespaceWithFront(tb testing.TB, prefix string) (string, *LogFront) {
+	tb.Helper()
+	ns, err := cp.CreateNamespace(tb.Context(), prefix)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	front, err := cp.StartLogFront()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { front.Close() })
+	return ns, front
+}

@@ -12,15 +12,7 @@ import (
 // the run counts as finished, its log and images are the build task's, and Thoth gets the
 // copy of the output image.
 func TestRunFromBuildRefInFinally(t *testing.T) {
-	ns, err := cp.CreateNamespace(t.Context(), "submit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer front.Close()
+	ns, front := cp.NamespaceWithFront(t, "submit")
 	fin, err := front.CreateFinallyRun(t.Context(), ns, "submit-thoth")
 	if err != nil {
 		t.Fatal(err)

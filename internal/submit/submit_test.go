@@ -336,15 +336,7 @@ func TestRunEmptyLogOnly(t *testing.T) {
 }
 
 func TestRunFromBuildRef(t *testing.T) {
-	ns, err := cp.CreateNamespace(t.Context(), "submit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer front.Close()
+	ns, front := cp.NamespaceWithFront(t, "submit")
 	cfg := front.Config(cp.Config())
 	b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Name: "app-3"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{
 		Strategy: buildv1.BuildStrategy{Type: buildv1.SourceBuildStrategyType, SourceStrategy: &buildv1.SourceBuildStrategy{

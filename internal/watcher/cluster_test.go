@@ -37,15 +37,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ns, err := cp.CreateNamespace(t.Context(), "watch")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := cp.StartLogFront()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { front.Close() })
+	ns, front := cp.NamespaceWithFront(t, "watch")
 	cfg := cp.Config()
 	cfg.QPS, cfg.Burst = 500, 1000
 	return &env{t: t, ns: ns, builds: buildclient.NewForConfigOrDie(cfg), tekton: tektonclient.NewForConfigOrDie(cfg), front: front}
