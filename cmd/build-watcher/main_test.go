@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +16,11 @@ func TestCommandLine(t *testing.T) {
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	t.Setenv("THOTH_USER_API_HOST", "")
 	host := []string{"--thoth-api-host", "thoth.example.com"}
+	dir := t.TempDir()
+	badTargets := filepath.Join(dir, "targets.yaml")
+	if err := os.WriteFile(badTargets, []byte("targets:\n- {name: east, namespace: thoth, max_concurrent: 0}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name                   string
 		args                   []string
@@ -33,6 +40,11 @@ func TestCommandLine(t *testing.T) {
 		{name: "bad log format", args: append([]string{"--log-format", "xml"}, host...), wantCode: 2, wantStderr: "--log-format"},
 		{name: "local with targets", args: append([]string{"--executor", "local", "--targets-file", "t.yaml"}, host...), wantCode: 2, wantStderr: "--targets-file"},
 		{name: "no configuration", args: host, wantCode: 2, wantStderr: "kubeconfig"},
+		{name: "bad targets file", args: append([]string{"--targets-file", badTargets}, host...), wantCode: 2, wantStderr: "max_concurrent must be at least 1, not 0"},
+		{name: "missing targets file", args: append([]string{"--targets-file", filepath.Join(dir, "none.yaml")}, host...), wantCode: 2, wantStderr: "reading the targets file"},
+		{name: "no attempts", args: append([]string{"--analysis-attempts", "0"}, host...), wantCode: 2, wantStderr: "--analysis-attempts must be at least 1"},
+		{name: "no backoff", args: append([]string{"--analysis-retry-backoff", "0s"}, host...), wantCode: 2, wantStderr: "--analysis-retry-backoff must be positive"},
+		{name: "own token to Thoth", args: append([]string{"--executor", "local", "--pass-token"}, host...), wantCode: 2, wantStderr: "--pass-token with --executor local"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,6 +121,7 @@ func run(ctx context.Context) error {
 		Namespaces: []string{ns}, Kinds: build.Kinds(), TektonSelector: demoSelector,
 		Phases: build.Phases(), StateNamespace: ns, Executor: watcher.ExecutorLocal, Workers: 2,
 		InsecureRegistries: []string{internalHost, pushHost}, SyncWorkers: 4,
+		AnalysisAttempts: watcher.DefaultAnalysisAttempts, RetryBackoff: watcher.DefaultRetryBackoff,
 		Analysis: watcher.Analysis{
 			ThothHost: "http://" + l.Addr().String(), PushRegistry: pushHost + "/thoth",
 			PushMode: string(mirror.PushModeDefault), EnvironmentType: thoth.EnvironmentRuntime, Cluster: "demo",

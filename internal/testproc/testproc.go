@@ -66,6 +66,13 @@ func (p *Process) Exited() error {
 	}
 }
 
+// ExitCode is the exit code of a process that exited (-1 when a signal ended it); it waits
+// for the process to exit.
+func (p *Process) ExitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // Stop sends SIGTERM to the process group and SIGKILL after grace, and waits until the
 // process is reaped. It is an error when the process had already exited or needed SIGKILL.
 func (p *Process) Stop(grace time.Duration) error {

@@ -19,18 +19,20 @@ import (
 // config is a watcher configuration for the test's namespace.
 func (e *env) config() watcher.Config {
 	return watcher.Config{
-		Namespaces:     []string{e.ns},
-		Kinds:          []build.Kind{build.KindBuild},
-		Phases:         build.Phases(),
-		StateNamespace: e.ns,
-		Executor:       watcher.ExecutorTekton,
-		Workers:        5,
-		RunNamespace:   e.ns,
-		Runs:           watcher.RunsPipeline,
-		Pipeline:       "thoth-build-analysis",
-		SyncWorkers:    16,
-		Analysis:       watcher.Analysis{ThothHost: "thoth.example.com"},
-		Logger:         testLogger(),
+		Namespaces:       []string{e.ns},
+		Kinds:            []build.Kind{build.KindBuild},
+		Phases:           build.Phases(),
+		StateNamespace:   e.ns,
+		Executor:         watcher.ExecutorTekton,
+		Workers:          5,
+		RunNamespace:     e.ns,
+		Runs:             watcher.RunsPipeline,
+		Pipeline:         "thoth-build-analysis",
+		SyncWorkers:      16,
+		AnalysisAttempts: watcher.DefaultAnalysisAttempts,
+		RetryBackoff:     watcher.DefaultRetryBackoff,
+		Analysis:         watcher.Analysis{ThothHost: "thoth.example.com"},
+		Logger:           testLogger(),
 	}
 }
 
@@ -152,8 +154,8 @@ func TestPhasesAndExisting(t *testing.T) {
 		return n == len(failed)+len(cancelled), fmt.Sprintf("finished runs: %d", n)
 	})
 	time.Sleep(time.Second) // a wrongly chosen build would have been claimed by now
-	e.checkClaims(ctx, append(complete, old...), false)
-	e.checkClaims(ctx, append(failed, cancelled...), true)
+	e.checkAnalysed(ctx, append(complete, old...), false)
+	e.checkAnalysed(ctx, append(failed, cancelled...), true)
 	stop()
 
 	// A restart with --analyze-existing takes the builds from before the installation.
@@ -163,20 +165,20 @@ func TestPhasesAndExisting(t *testing.T) {
 		n := r.finishedCount()
 		return n == len(failed)+len(cancelled)+len(old), fmt.Sprintf("finished runs: %d", n)
 	})
-	e.checkClaims(ctx, complete, false)
-	e.checkClaims(ctx, old, true)
+	e.checkAnalysed(ctx, complete, false)
+	e.checkAnalysed(ctx, old, true)
 }
 
-// checkClaims checks whether the builds carry a claim.
-func (e *env) checkClaims(ctx context.Context, names []string, claimed bool) {
+// checkAnalysed checks whether the builds carry an analysis outcome.
+func (e *env) checkAnalysed(ctx context.Context, names []string, analysed bool) {
 	e.t.Helper()
 	for _, name := range names {
 		b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if v := b.Annotations[watcher.AnnotationRun]; (v != "") != claimed {
-			e.t.Errorf("build %s (%s): claim %q, want claimed=%t", name, b.Status.Phase, v, claimed)
+		if v := b.Annotations[watcher.AnnotationStatus]; (v != "") != analysed {
+			e.t.Errorf("build %s (%s): analysis status %q, want analysed=%t", name, b.Status.Phase, v, analysed)
 		}
 	}
 }

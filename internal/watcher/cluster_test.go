@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,10 @@ type runner struct {
 	t      *testing.T
 	tekton tektonclient.Interface
 	delay  time.Duration
+	// policy decides how a started run ends; nil: it succeeds.
+	policy func(pr *pipelinev1.PipelineRun) runEnd
+	// hold, while not nil and open, keeps started runs from ending.
+	hold chan struct{}
 
 	mu        sync.Mutex
 	running   map[string]bool // namespace/name
@@ -113,6 +118,25 @@ type startEvent struct {
 	key      string
 	queuedAt time.Time
 	pending  bool // it was created pending, then started
+}
+
+// runEnd is how the runner ends a started run.
+type runEnd int
+
+const (
+	endSucceed       runEnd = iota
+	endFail                 // Succeeded False, reason Failed
+	endDelete               // deleted while running, as a person or a pruner might
+	endSucceedDelete        // succeeded, then deleted at once (a fast pruner)
+	endNever                // left running: the test ends it
+)
+
+// runBuild reads which build a run is for (its name) and which attempt it is.
+func runBuild(pr *pipelinev1.PipelineRun) (build string, attempt int) {
+	ref := pr.Annotations[watcher.AnnotationBuildRef]
+	build = ref[strings.LastIndex(ref, "/")+1:]
+	attempt, _ = strconv.Atoi(pr.Annotations[watcher.AnnotationRunAttempt])
+	return build, attempt
 }
 
 func newRunner(t *testing.T, tekton tektonclient.Interface, delay time.Duration) *runner {
@@ -177,15 +201,40 @@ func (r *runner) finish(ctx context.Context, namespace, name string) {
 		return
 	case <-time.After(r.delay):
 	}
+	if r.hold != nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.hold:
+		}
+	}
 	for attempt := 0; attempt < 20; attempt++ {
 		pr, err := r.tekton.TektonV1().PipelineRuns(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
-			pr.Status.Results = []pipelinev1.PipelineRunResult{
-				{Name: "base-image-analysis-id", Value: *pipelinev1.NewStructuredValues("image-analyzer-" + name)},
-				{Name: "buildlog-document-id", Value: *pipelinev1.NewStructuredValues("buildlog-" + name)},
+		end := endSucceed
+		if err == nil && r.policy != nil {
+			end = r.policy(pr)
+		}
+		if end == endNever {
+			return
+		}
+		if err == nil && end == endDelete {
+			err = r.tekton.TektonV1().PipelineRuns(namespace).Delete(ctx, name, metav1.DeleteOptions{})
+		} else if err == nil {
+			switch end {
+			case endFail:
+				pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed",
+					Message: "Tasks Completed: 3 (Failed: 1, Cancelled 0), Skipped: 0"})
+			default:
+				pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
+				pr.Status.Results = []pipelinev1.PipelineRunResult{
+					{Name: "base-image-analysis-id", Value: *pipelinev1.NewStructuredValues("image-analyzer-" + name)},
+					{Name: "buildlog-document-id", Value: *pipelinev1.NewStructuredValues("buildlog-" + name)},
+				}
 			}
 			_, err = r.tekton.TektonV1().PipelineRuns(namespace).UpdateStatus(ctx, pr, metav1.UpdateOptions{})
+			if err == nil && end == endSucceedDelete {
+				err = r.tekton.TektonV1().PipelineRuns(namespace).Delete(ctx, name, metav1.DeleteOptions{})
+			}
 		}
 		if err == nil {
 			r.mu.Lock()
@@ -257,9 +306,9 @@ func (e *env) checkBuilds(ctx context.Context, names []string, runNamespaces ...
 	want := map[string]string{} // run name -> build
 	done := 0
 	for _, b := range list.Items {
-		want[watcher.RunName(b.UID)] = b.Name
+		want[watcher.RunName(b.UID, 1)] = b.Name
 		if b.Annotations[watcher.AnnotationStatus] == "Succeeded" &&
-			b.Annotations[watcher.AnnotationBaseImageAnalysisID] == "image-analyzer-"+watcher.RunName(b.UID) {
+			b.Annotations[watcher.AnnotationBaseImageAnalysisID] == "image-analyzer-"+watcher.RunName(b.UID, 1) {
 			done++
 		}
 	}

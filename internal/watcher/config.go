@@ -65,8 +65,12 @@ type Config struct {
 	// Workers is the number of analyses running at once (the default target's
 	// max_concurrent, or the local executor's worker count).
 	Workers int
-	// Targets, when set, replace the default target (the watcher's cluster, RunNamespace).
+	// TargetsFile, when set, replaces the default target (the watcher's cluster,
+	// RunNamespace) with the targets it lists; it is re-read when it changes.
 	TargetsFile string
+	// Targets are the targets file's, loaded and checked before anything starts (LoadTargets);
+	// empty: Run loads TargetsFile itself.
+	Targets []TargetSpec
 	// RunNamespace is the default target's namespace.
 	RunNamespace string
 	// Runs is RunsPipeline or RunsTask; Pipeline is the name referenced.
@@ -91,6 +95,13 @@ type Config struct {
 	RegistryCAFile, ThothCAFile string
 
 	Analysis Analysis
+
+	// AnalysisAttempts is how many runs one analysis may take in all (a failed run is
+	// followed by a new one while the budget lasts), at least 1 (DefaultAnalysisAttempts).
+	AnalysisAttempts int
+	// RetryBackoff is the wait before the second run, positive (DefaultRetryBackoff); it
+	// doubles for each later one, up to MaxRetryBackoff.
+	RetryBackoff time.Duration
 
 	// SyncWorkers process build events at once (API calls in flight).
 	SyncWorkers int
@@ -171,6 +182,12 @@ func (c *Config) ValidateFlags() error {
 	if c.Workers < 1 {
 		return usage.Errorf("--workers-count must be at least 1, not %d", c.Workers)
 	}
+	if c.AnalysisAttempts < 1 {
+		return usage.Errorf("--analysis-attempts must be at least 1, not %d", c.AnalysisAttempts)
+	}
+	if c.RetryBackoff <= 0 {
+		return usage.Errorf("--analysis-retry-backoff must be positive, not %s", c.RetryBackoff)
+	}
 	if c.SyncWorkers < 1 {
 		return usage.Errorf("--sync-workers must be at least 1, not %d", c.SyncWorkers)
 	}
@@ -188,6 +205,17 @@ func (c *Config) ValidateFlags() error {
 		}
 	} else if c.TargetsFile != "" {
 		return usage.Wrap(errors.New("--targets-file is for --executor tekton; the local executor runs in this process"))
+	}
+	// The watcher's own credentials can read and patch builds in every watched namespace:
+	// they must never reach Thoth. In a PipelineRun, --pass-token sends the run's service
+	// account's token, which needs only to pull; in this process there is no such token.
+	if c.Analysis.PassToken && c.Executor == ExecutorLocal {
+		return usage.Errorf("--pass-token with --executor local would send this process's own credentials to Thoth: " +
+			"give registry credentials with --src-registry-auth-file instead, or use --executor tekton, whose runs send their own service account's token")
+	}
+	if c.Analysis.PassToken && c.AnalyzeExisting {
+		return usage.Errorf("--pass-token with --analyze-existing would send the watcher's own credentials to Thoth with the images of existing ImageStream tags: " +
+			"leave one of them out (the build analyses' runs send their own service account's token)")
 	}
 	for _, f := range []struct {
 		flag, value, executor, instead string

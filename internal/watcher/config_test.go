@@ -15,6 +15,7 @@ func TestConfigValidate(t *testing.T) {
 			Kinds: build.Kinds(), Phases: build.Phases(), StateNamespace: "thoth", RunNamespace: "thoth",
 			Executor: ExecutorTekton, Runs: RunsPipeline, Pipeline: "thoth-build-analysis",
 			Workers: 4, SyncWorkers: 16, Analysis: Analysis{ThothHost: "thoth.example.com"},
+			AnalysisAttempts: DefaultAnalysisAttempts, RetryBackoff: DefaultRetryBackoff,
 		}
 	}
 	tests := []struct {
@@ -35,6 +36,11 @@ func TestConfigValidate(t *testing.T) {
 		{name: "Thoth CA ConfigMap with local", modify: func(c *Config) { c.Executor, c.ThothCAConfigMap = ExecutorLocal, "cas" }, wantErr: "--thoth-ca-configmap is for --executor tekton"},
 		{name: "registry CA file with tekton", modify: func(c *Config) { c.RegistryCAFile = "/ca.crt" }, wantErr: "--registry-ca-file is for --executor local; with --executor tekton use --registry-ca-configmap"},
 		{name: "Thoth CA file with tekton", modify: func(c *Config) { c.ThothCAFile = "/ca.crt" }, wantErr: "--thoth-ca-file is for --executor local"},
+		{name: "no attempts", modify: func(c *Config) { c.AnalysisAttempts = 0 }, wantErr: "--analysis-attempts must be at least 1, not 0"},
+		{name: "no backoff", modify: func(c *Config) { c.RetryBackoff = 0 }, wantErr: "--analysis-retry-backoff must be positive"},
+		{name: "pass-token with local", modify: func(c *Config) { c.Executor, c.Analysis.PassToken = ExecutorLocal, true }, wantErr: "--pass-token with --executor local would send this process's own credentials"},
+		{name: "pass-token with analyze-existing", modify: func(c *Config) { c.AnalyzeExisting, c.Analysis.PassToken = true, true }, wantErr: "--pass-token with --analyze-existing"},
+		{name: "pass-token with tekton runs", modify: func(c *Config) { c.Analysis.PassToken = true }},
 		{name: "no state namespace", modify: func(c *Config) { c.StateNamespace = "" }, wantErr: "--namespace"},
 		{name: "bad run namespace", modify: func(c *Config) { c.RunNamespace = "Not_A_Namespace" }, wantErr: "--pipelinerun-namespace"},
 	}

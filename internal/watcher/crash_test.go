@@ -87,6 +87,8 @@ func (e *env) newProc(race bool, extra ...string) *proc {
 	args := append([]string{
 		"--kubeconfig", kc, "--namespace", e.ns, "--build-watcher-namespace", e.ns, "--kinds", "build",
 		"--thoth-api-host", "thoth.example.com", "--workers-count", "5", "--metrics-address", "",
+		// Leader election is on, as deployed; a short lease lets a restart after kill -9 lead soon.
+		"--leader-elect-lease-duration", "3s",
 	}, extra...)
 	return &proc{e: e, bin: bin, kubeconfig: kc, args: args, log: log}
 }
@@ -161,7 +163,7 @@ func TestLeaderElection(t *testing.T) {
 	ctx := t.Context()
 	r := newRunner(t, e.tekton, 20*time.Millisecond)
 	r.watch(ctx, e.ns)
-	p := e.newProc(true, "--leader-elect", "--leader-elect-lease-duration", "3s")
+	p := e.newProc(true)
 	ids := []string{"replica-0", "replica-1"}
 	replicas := []*testproc.Process{p.start("--leader-elect-identity", ids[0]), p.start("--leader-elect-identity", ids[1])}
 	time.Sleep(3 * time.Second)

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,128 +16,179 @@ import (
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/submit"
 	"github.com/thoth-station/build-watcher/internal/thoth"
+	"github.com/thoth-station/build-watcher/internal/usage"
 )
 
 // localExecutor runs collect -> mirror -> submit in this process with Workers goroutines,
-// the old bot's CLI mode: no Tekton needed. Its queue is in memory; a build whose run was
-// cut short by a crash keeps its claim without an outcome and is analysed again on restart.
+// the old bot's CLI mode: no Tekton needed. Its queue is in memory: a run cut short by a
+// crash is made again on restart from the build's annotations, as the same attempt.
 type localExecutor struct {
-	cfg       *Config
-	clients   Clients
-	metrics   *Metrics
-	log       *slog.Logger
-	writeBack func(ctx context.Context, b *Build, out Outcome) error
-	queue     workqueue.TypedInterface[build.Ref]
+	cfg     *Config
+	clients Clients
+	metrics *Metrics
+	log     *slog.Logger
+	// get reads a build from the cache; enqueue asks for its reconcile once a run ended.
+	get     func(build.Ref) (*Build, bool)
+	enqueue func(build.Ref)
+	queue   workqueue.TypedInterface[localRun]
 
 	mu sync.Mutex
-	// queued holds the builds (by UID) in the queue or being analysed; done those whose
-	// outcome this process wrote: the informer may show them without it for a moment, and
-	// they must not run twice.
-	queued, done map[types.UID]bool
+	// active holds the runs queued or being analysed, by name; running counts the latter.
+	active  map[string]bool
+	running int
+	// ended holds the outcomes of finished runs until their build's reconcile wrote them.
+	ended map[string]Outcome
 }
+
+// localRun is one queued in-process analysis run.
+type localRun struct {
+	ref  build.Ref
+	uid  types.UID
+	name string
+}
+
+var _ executor = (*localExecutor)(nil)
 
 func newLocalExecutor(cfg *Config, clients Clients, metrics *Metrics, log *slog.Logger,
-	writeBack func(ctx context.Context, b *Build, out Outcome) error) *localExecutor {
+	get func(build.Ref) (*Build, bool), enqueue func(build.Ref)) *localExecutor {
 	return &localExecutor{
-		cfg: cfg, clients: clients, metrics: metrics, log: log, writeBack: writeBack,
-		queue: workqueue.NewTyped[build.Ref](), queued: map[types.UID]bool{}, done: map[types.UID]bool{},
+		cfg: cfg, clients: clients, metrics: metrics, log: log, get: get, enqueue: enqueue,
+		queue: workqueue.NewTyped[localRun](), active: map[string]bool{}, ended: map[string]Outcome{},
 	}
 }
 
-func (l *localExecutor) place(b *Build) (Claim, error) {
-	return Claim{Target: LocalTarget, Namespace: "-", Name: RunName(b.UID)}, nil
+func (l *localExecutor) claimOf(b *Build, attempt int) Claim {
+	return Claim{Target: LocalTarget, Namespace: "-", Name: RunName(b.UID, attempt)}
 }
 
-func (l *localExecutor) release(Claim) {}
+// unclaimed: the local executor never needs a written claim; its run's name is the claim.
+func (l *localExecutor) unclaimed(b *Build, attempt int) (Claim, bool) {
+	return l.claimOf(b, attempt), true
+}
 
-func (l *localExecutor) isDone(uid types.UID) bool {
+func (l *localExecutor) place(b *Build, attempt int) (Claim, func(), error) {
+	return l.claimOf(b, attempt), func() {}, nil
+}
+
+func (l *localExecutor) lookup(c Claim) runView {
+	if c.Target != LocalTarget {
+		return runView{state: runNoTarget}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.done[uid]
+	if l.active[c.Name] {
+		return runView{state: runActive}
+	}
+	if out, ok := l.ended[c.Name]; ok {
+		return runView{state: runFinished, out: out}
+	}
+	return runView{state: runMissing}
 }
 
-// ensure queues the build unless it is queued, being analysed, or done.
-func (l *localExecutor) ensure(_ context.Context, b *Build, _ Claim, seen time.Time) error {
+func (l *localExecutor) forget(c Claim) {
 	l.mu.Lock()
-	known := l.queued[b.UID] || l.done[b.UID]
-	l.queued[b.UID] = true
+	delete(l.ended, c.Name)
+	l.mu.Unlock()
+}
+
+// create queues the run unless it is queued, being analysed, or ended.
+func (l *localExecutor) create(_ context.Context, b *Build, c Claim, attempt int, seen time.Time) (bool, error) {
+	l.mu.Lock()
+	_, ended := l.ended[c.Name]
+	known := l.active[c.Name] || ended
+	if !known {
+		l.active[c.Name] = true
+	}
 	l.mu.Unlock()
 	if known {
-		return nil
+		return false, nil
 	}
-	l.queue.Add(b.Ref)
+	l.queue.Add(localRun{ref: b.Ref, uid: b.UID, name: c.Name})
 	l.metrics.runsCreated.WithLabelValues(LocalTarget, "pending").Inc()
-	l.metrics.latency.Observe(time.Since(seen).Seconds())
-	return nil
+	if attempt == 1 {
+		l.metrics.latency.Observe(time.Since(seen).Seconds())
+	}
+	return true, nil
 }
 
-// run works the queue with cfg.Workers goroutines until ctx ends.
-func (l *localExecutor) run(ctx context.Context, w *Watcher) {
-	go func() { <-ctx.Done(); l.queue.ShutDown() }()
-	done := make(chan struct{})
+// counts reports the in-process queue, for the metrics.
+func (l *localExecutor) counts() []targetCounts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return []targetCounts{{target: LocalTarget, running: l.running, pending: len(l.active) - l.running, max: l.cfg.Workers}}
+}
+
+// run works the queue with cfg.Workers goroutines until ctx ends, and returns when they have.
+func (l *localExecutor) run(ctx context.Context) {
+	var wg sync.WaitGroup
 	for range l.cfg.Workers {
+		wg.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
+			defer wg.Done()
 			for {
-				ref, shutdown := l.queue.Get()
+				r, shutdown := l.queue.Get()
 				if shutdown {
 					return
 				}
-				l.work(ctx, w, ref)
-				l.queue.Done(ref)
+				l.work(ctx, r)
+				l.queue.Done(r)
 			}
 		}()
 	}
-	for range l.cfg.Workers {
-		<-done
-	}
+	<-ctx.Done()
+	l.queue.ShutDown()
+	wg.Wait()
 }
 
-func (l *localExecutor) work(ctx context.Context, w *Watcher, ref build.Ref) {
-	s := w.sources[ref.Kind]
-	b, ok := s.get(ref.Namespace, ref.Name)
-	if !ok {
-		return
-	}
-	defer func() {
+// work analyses one build and keeps the outcome for its reconcile.
+func (l *localExecutor) work(ctx context.Context, r localRun) {
+	done := func(out *Outcome) {
 		l.mu.Lock()
-		delete(l.queued, b.UID)
+		delete(l.active, r.name)
+		if out != nil {
+			l.ended[r.name] = *out
+		}
 		l.mu.Unlock()
-	}()
-	if b.Done() || l.isDone(b.UID) {
+	}
+	b, ok := l.get(r.ref)
+	if !ok || b.UID != r.uid || ctx.Err() != nil {
+		done(nil)
 		return
 	}
-	l.metrics.runs.WithLabelValues(LocalTarget, "running").Inc()
-	defer l.metrics.runs.WithLabelValues(LocalTarget, "running").Dec()
+	l.mu.Lock()
+	l.running++
+	l.mu.Unlock()
 	began := time.Now()
 	out := l.analyse(ctx, b)
+	l.mu.Lock()
+	l.running--
+	l.mu.Unlock()
 	if ctx.Err() != nil {
-		return // cut short: the claim stays without an outcome, the next start redoes it
+		done(nil) // cut short: the next start makes this run again
+		return
 	}
 	outcome := "succeeded"
 	if out.Err != nil {
 		outcome = "failed"
-	}
-	l.log.Info("analysis finished", "build", ref.String(), "outcome", outcome, "took", time.Since(began).Round(time.Millisecond).String(), "error", out.Err)
-	l.metrics.runsCompleted.WithLabelValues(LocalTarget, outcome).Inc()
-	for attempt := 0; ; attempt++ {
-		err := l.writeBack(ctx, b, out)
-		if err == nil {
-			l.mu.Lock()
-			l.done[b.UID] = true
-			l.mu.Unlock()
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		l.log.Error("writing the analysis outcome onto the build failed; will retry", "build", ref.String(), "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(min(time.Duration(1<<min(attempt, 5))*time.Second, 30*time.Second)):
+		out.Reason = ReasonLocalFailed
+		if isPermanent(out.Err) {
+			out.Reason = ReasonLocalPermanent
 		}
 	}
+	l.log.Info("analysis finished", "build", r.ref.String(), "run", r.name, "outcome", outcome,
+		"took", time.Since(began).Round(time.Millisecond).String(), "error", out.Err)
+	done(&out)
+	l.enqueue(r.ref)
+}
+
+// isPermanent reports an in-process failure no new attempt can fix: Thoth refused the
+// request for good, or the input is wrong.
+func isPermanent(err error) bool {
+	if errors.Is(err, usage.ErrBadInput) || errors.Is(err, thoth.ErrNothingToSubmit) {
+		return true
+	}
+	var api *thoth.APIError
+	return errors.As(err, &api) && !api.Temporary()
 }
 
 // analyse is one analysis: the mirror when a push registry is set, then the submission,

@@ -1,29 +1,49 @@
 // Package watcher turns every finished build in a cluster into exactly one Thoth analysis:
 // one PipelineRun of thoth-build-analysis (or an in-process run), with at most N running at
-// once. Its only state is in the cluster: a claim annotation on each build, and labelled
-// PipelineRuns whose spec.status says whether they wait or run.
+// once, delivered again with backoff when a run fails. Its only state is in the cluster:
+// annotations on each build (attempt, claim, outcome), and labelled PipelineRuns whose
+// spec.status says whether they wait or run.
 package watcher
 
 import (
 	"fmt"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"strconv"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 )
 
 // Prefix is the prefix of every label and annotation the watcher writes.
 const Prefix = "build-watcher.thoth-station.ninja/"
 
+// FieldManager names the watcher in the managedFields of everything it writes.
+const FieldManager = "build-watcher"
+
 // Annotations written on builds (OpenShift Builds, Tekton build runs), the way Tekton Chains
-// marks what it signed.
+// marks what it signed. Only keys under Prefix are ever written.
 const (
-	// AnnotationRun claims the build for one analysis: "TARGET/NAMESPACE/NAME" of the
-	// PipelineRun ("local/-/NAME" for the local executor). Written before the run is made.
+	// AnnotationRun claims the build for one analysis run: "TARGET/NAMESPACE/NAME" of the
+	// PipelineRun ("local/-/NAME" for the local executor). With several targets it is
+	// written, conditional on the build's resourceVersion, before the run is made; with one
+	// target the run's deterministic name is the claim and nothing is written first.
 	AnnotationRun = Prefix + "analysis-run"
-	// AnnotationStatus is written when the analysis finished: "Succeeded", or "Failed: cause".
+	// AnnotationAttempt is the number of the current analysis run (absent: 1). Run n > 1 is
+	// named RunName(uid, n).
+	AnnotationAttempt = Prefix + "analysis-attempt"
+	// AnnotationBudgetFrom is the first attempt that counts against --analysis-attempts
+	// (absent: 1); written when a person asks for a new analysis with AnnotationReanalyze.
+	AnnotationBudgetFrom = Prefix + "analysis-budget-from"
+	// AnnotationRetryAt is when the current attempt may start (RFC 3339), after a failed one.
+	AnnotationRetryAt = Prefix + "analysis-retry-at"
+	// AnnotationLastError is why the previous attempt failed.
+	AnnotationLastError = Prefix + "analysis-last-error"
+	// AnnotationStatus is written when the analysis finished for good: "Succeeded", or
+	// "Failed: cause" once no retry is left or none can help.
 	AnnotationStatus = Prefix + "analysis-status"
+	// AnnotationReanalyze, set by a person (any value) on a build whose analysis finished,
+	// asks for a new analysis with a new budget of attempts; the watcher removes it.
+	AnnotationReanalyze = Prefix + "reanalyze"
 	// The analysis ids Thoth returned.
 	AnnotationBaseImageAnalysisID   = Prefix + "base-image-analysis-id"
 	AnnotationOutputImageAnalysisID = Prefix + "output-image-analysis-id"
@@ -43,6 +63,8 @@ const (
 	AnnotationBuildRef = Prefix + "build-ref"
 	// AnnotationQueuedAt orders the queue: RFC 3339 with nanoseconds, when the run was made.
 	AnnotationQueuedAt = Prefix + "queued-at"
+	// AnnotationRunAttempt is which attempt of its build's analysis the run is.
+	AnnotationRunAttempt = Prefix + "attempt"
 )
 
 // StateConfigMap is the ConfigMap (in the watcher's namespace) that remembers when the
@@ -52,9 +74,16 @@ const (
 	StateInstalledAt = "installed-at"
 )
 
-// RunName is the PipelineRun name for a build: derived from its UID only, so that a second
-// attempt to create it, by any replica after any restart, is AlreadyExists.
-func RunName(uid types.UID) string { return "thoth-" + strings.ToLower(string(uid)) }
+// RunName is the name of a build's analysis run number attempt (1 for the first): derived
+// from the build's UID only, so that a second attempt to create it, by any replica after any
+// restart, is AlreadyExists. The first is "thoth-<uid>", later ones "thoth-<uid>-<n>".
+func RunName(uid types.UID, attempt int) string {
+	name := "thoth-" + strings.ToLower(string(uid))
+	if attempt > 1 {
+		name += "-" + strconv.Itoa(attempt)
+	}
+	return name
+}
 
 // Claim is the value of AnnotationRun: where the analysis of a build runs.
 type Claim struct {

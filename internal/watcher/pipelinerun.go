@@ -63,8 +63,8 @@ func (c *Config) analysisParams(b *Build) pipelinev1.Params {
 	return params
 }
 
-// newPipelineRun is the analysis run of a build; pending when it must wait for a slot.
-func (c *Config) newPipelineRun(b *Build, claim Claim, queuedAt time.Time, pending bool) *pipelinev1.PipelineRun {
+// newPipelineRun is attempt's analysis run of a build; pending when it must wait for a slot.
+func (c *Config) newPipelineRun(b *Build, claim Claim, attempt int, queuedAt time.Time, pending bool) *pipelinev1.PipelineRun {
 	pr := &pipelinev1.PipelineRun{
 		TypeMeta: metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "PipelineRun"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -76,8 +76,9 @@ func (c *Config) newPipelineRun(b *Build, claim Claim, queuedAt time.Time, pendi
 				LabelBuildKind: string(b.Ref.Kind),
 			},
 			Annotations: map[string]string{
-				AnnotationBuildRef: b.Ref.String(),
-				AnnotationQueuedAt: queuedAt.UTC().Format(time.RFC3339Nano),
+				AnnotationBuildRef:   b.Ref.String(),
+				AnnotationQueuedAt:   queuedAt.UTC().Format(time.RFC3339Nano),
+				AnnotationRunAttempt: strconv.Itoa(attempt),
 			},
 		},
 		Spec: pipelinev1.PipelineRunSpec{

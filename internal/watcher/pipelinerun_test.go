@@ -70,7 +70,7 @@ func TestPipelineRunMatchesTasks(t *testing.T) {
 				RegistryCAConfigMap: "openshift-service-ca.crt", ThothCAConfigMap: "thoth-ca",
 			}
 			for _, pending := range []bool{false, true} {
-				pr := cfg.newPipelineRun(b, Claim{Target: "default", Namespace: "thoth", Name: RunName(b.UID)}, time.Now(), pending)
+				pr := cfg.newPipelineRun(b, Claim{Target: "default", Namespace: "thoth", Name: RunName(b.UID, 1)}, 1, time.Now(), pending)
 				ctx := tektonyaml.WithDefaultConfig(context.Background())
 				pr.SetDefaults(ctx)
 				if err := pr.Validate(ctx); err != nil {

@@ -25,6 +25,8 @@ import (
 type Build struct {
 	Ref build.Ref
 	UID types.UID
+	// ResourceVersion is the version the cache holds; writes are conditional on it.
+	ResourceVersion string
 	// Phase is empty while the build has not finished.
 	Phase build.Phase
 	// Finished is the completion time (the creation time when the object has none).
@@ -33,7 +35,7 @@ type Build struct {
 	Annotations map[string]string
 }
 
-// Done reports whether the build's analysis has finished (successfully or not).
+// Done reports whether the build's analysis has finished for good (successfully or not).
 func (b *Build) Done() bool { return b.Annotations[AnnotationStatus] != "" }
 
 // kindAPI is where the API serves one kind of build object.
@@ -63,10 +65,10 @@ type source struct {
 	rest rest.Interface
 }
 
-// patch merges data into the object.
+// patch merges data into the object, as the watcher's field manager.
 func (s *source) patch(ctx context.Context, namespace, name string, data []byte) error {
 	return s.rest.Patch(types.MergePatchType).Namespace(namespace).Resource(s.api.resource).Name(name).
-		Body(data).Do(ctx).Error()
+		Param("fieldManager", FieldManager).Body(data).Do(ctx).Error()
 }
 
 // object is the reference Events on the build are recorded on.
@@ -93,14 +95,16 @@ func (s *source) get(namespace, name string) (*Build, bool) {
 	return s.toBuild(obj)
 }
 
-// annotate merges the watcher's annotations into the build.
-func (s *source) annotate(ctx context.Context, b *Build, set map[string]string) error {
-	data, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"annotations": set,
-		// The UID precondition makes sure a build deleted and made again under the same
-		// name is not marked for its predecessor's analysis.
-		"uid": b.UID,
-	}})
+// mark merges the watcher's annotations into the build (a nil value removes the key), on
+// two conditions: the build is the one the decision was made on (its UID: not a new build of
+// the same name) and it has not changed since (its resourceVersion). A stale cache therefore
+// gets a Conflict, never a second decision; the caller requeues and decides again.
+func (s *source) mark(ctx context.Context, b *Build, set map[string]*string) error {
+	meta := map[string]any{"annotations": set, "uid": b.UID}
+	if b.ResourceVersion != "" {
+		meta["resourceVersion"] = b.ResourceVersion
+	}
+	data, err := json.Marshal(map[string]any{"metadata": meta})
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func openShiftBuild(obj any) (*Build, bool) {
 	}
 	out := &Build{
 		Ref: build.Ref{Kind: build.KindBuild, Namespace: b.Namespace, Name: b.Name},
-		UID: b.UID, Annotations: b.Annotations, Finished: b.CreationTimestamp.Time,
+		UID: b.UID, ResourceVersion: b.ResourceVersion, Annotations: b.Annotations, Finished: b.CreationTimestamp.Time,
 	}
 	if phase, done := build.OpenShiftPhase(b.Status.Phase); done {
 		out.Phase = phase
@@ -208,7 +212,7 @@ func trimTaskRun(obj any) (any, error) {
 func tektonBuild(kind build.Kind, meta *metav1.ObjectMeta, c *apis.Condition, completion *metav1.Time) *Build {
 	out := &Build{
 		Ref: build.Ref{Kind: kind, Namespace: meta.Namespace, Name: meta.Name},
-		UID: meta.UID, Annotations: meta.Annotations, Finished: meta.CreationTimestamp.Time,
+		UID: meta.UID, ResourceVersion: meta.ResourceVersion, Annotations: meta.Annotations, Finished: meta.CreationTimestamp.Time,
 	}
 	var status corev1.ConditionStatus
 	var reason string

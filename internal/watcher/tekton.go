@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,10 +13,10 @@ import (
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	"knative.dev/pkg/apis"
+
+	"github.com/thoth-station/build-watcher/internal/build"
 )
 
 // target is one place PipelineRuns go, with its queue derived from its PipelineRuns.
@@ -49,19 +50,42 @@ func (t *target) run(namespace, name string) (*pipelinev1.PipelineRun, bool) {
 	return pr, ok
 }
 
-// tektonExecutor starts one PipelineRun per build on the least loaded target.
+// goneRun is the last state of a run deleted before the watcher handled its end.
+type goneRun struct {
+	claim Claim
+	view  runView
+	at    time.Time
+}
+
+// goneTTL is how long the last state of a deleted run is kept for its build's reconcile.
+const goneTTL = time.Hour
+
+// tektonExecutor starts one PipelineRun per analysis attempt on the least loaded target.
 type tektonExecutor struct {
 	cfg     *Config
 	metrics *Metrics
 	log     *slog.Logger
 	// connect makes the Tekton client of a target's kubeconfig ("" = the watcher's cluster).
 	connect func(kubeconfig string) (tektonclient.Interface, error)
-	// finished is told about every finished run, for the write-back.
-	finished func(t *target, pr *pipelinev1.PipelineRun)
+	// enqueue asks for a build's reconcile: one of its runs finished or vanished.
+	enqueue func(ref build.Ref)
 
 	mu      sync.Mutex
 	targets map[string]*target
 	order   []string // as in the targets file
+	// gone holds runs deleted before their end was handled, by run name.
+	gone map[string]goneRun
+	// schedulers counts the targets' scheduler goroutines.
+	schedulers sync.WaitGroup
+}
+
+var _ executor = (*tektonExecutor)(nil)
+
+func newTektonExecutor(cfg *Config, metrics *Metrics, log *slog.Logger, connect func(string) (tektonclient.Interface, error), enqueue func(build.Ref)) *tektonExecutor {
+	return &tektonExecutor{
+		cfg: cfg, metrics: metrics, log: log, connect: connect, enqueue: enqueue,
+		targets: map[string]*target{}, gone: map[string]goneRun{},
+	}
 }
 
 // queuedAt reads a run's place in the queue.
@@ -108,7 +132,6 @@ func (e *tektonExecutor) apply(ctx context.Context, specs []TargetSpec) error {
 		if t, ok := e.targets[spec.Name]; ok {
 			t.enabled = spec.IsEnabled()
 			t.slots.setMax(spec.MaxConcurrent)
-			e.metrics.targetMax.WithLabelValues(t.name).Set(float64(spec.MaxConcurrent))
 			t.wake()
 			continue
 		}
@@ -130,15 +153,7 @@ func (e *tektonExecutor) apply(ctx context.Context, specs []TargetSpec) error {
 		if _, err := t.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { e.observe(t, obj) },
 			UpdateFunc: func(_, obj any) { e.observe(t, obj) },
-			DeleteFunc: func(obj any) {
-				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = d.Obj
-				}
-				if pr, ok := obj.(*pipelinev1.PipelineRun); ok {
-					t.slots.forget(pr.Name)
-					t.wake()
-				}
-			},
+			DeleteFunc: func(obj any) { e.deleted(t, obj) },
 		}); err != nil {
 			return err
 		}
@@ -146,8 +161,8 @@ func (e *tektonExecutor) apply(ctx context.Context, specs []TargetSpec) error {
 		t.stop = cancel
 		t.factory.Start(tctx.Done())
 		e.targets[spec.Name] = t
-		e.metrics.targetMax.WithLabelValues(t.name).Set(float64(spec.MaxConcurrent))
-		go e.schedule(tctx, t)
+		e.schedulers.Add(1)
+		go func() { defer e.schedulers.Done(); e.schedule(tctx, t) }()
 	}
 	for name, t := range e.targets {
 		if !seen[name] {
@@ -170,36 +185,131 @@ func (e *tektonExecutor) waitSynced(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
 
+// shutdown stops every target's informer and scheduler and waits for them.
 func (e *tektonExecutor) shutdown() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	targets := make([]*target, 0, len(e.targets))
 	for _, t := range e.targets {
+		targets = append(targets, t)
+	}
+	e.mu.Unlock()
+	for _, t := range targets {
 		t.stop()
+	}
+	for _, t := range targets {
 		t.factory.Shutdown()
 	}
+	e.schedulers.Wait()
 }
 
-// observe feeds the queue of a target with what its informer shows.
+// counts reports every target's queue, for the metrics.
+func (e *tektonExecutor) counts() []targetCounts {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]targetCounts, 0, len(e.order))
+	for _, name := range e.order {
+		running, pending, max := e.targets[name].slots.counts()
+		out = append(out, targetCounts{target: name, running: running, pending: pending, max: max})
+	}
+	return out
+}
+
+// observe feeds the queue of a target with what its informer shows, and hands finished
+// runs to their build's reconcile.
 func (e *tektonExecutor) observe(t *target, obj any) {
 	pr, ok := obj.(*pipelinev1.PipelineRun)
 	if !ok {
 		return
 	}
-	state := stateOf(pr)
+	state := prStateOf(pr)
 	t.slots.observe(pr.Name, state, queuedAt(pr))
-	if state == runDone {
+	if state == prDone {
 		t.wake()
-		e.finished(t, pr)
+		e.enqueueBuildOf(pr)
 	}
-	running, pending, _ := t.slots.counts()
-	e.metrics.runs.WithLabelValues(t.name, "running").Set(float64(running))
-	e.metrics.runs.WithLabelValues(t.name, "pending").Set(float64(pending))
 }
 
-// place picks the target of a new analysis: of the enabled targets, the one with the
-// lowest running/max that has a free slot and no queue; when all are full, the one with
-// the lowest (running+pending)/max, where it waits.
-func (e *tektonExecutor) place(b *Build) (Claim, error) {
+// deleted frees a deleted run's slot and keeps its last state for its build's reconcile:
+// a run pruned before its end was handled must still be written back, or run again.
+func (e *tektonExecutor) deleted(t *target, obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	pr, ok := obj.(*pipelinev1.PipelineRun)
+	if !ok {
+		return
+	}
+	t.slots.forget(pr.Name)
+	t.wake()
+	view := runView{state: runVanished}
+	if prStateOf(pr) == prDone {
+		view = runView{state: runFinished, out: runOutcome(t.name, pr)}
+	}
+	e.mu.Lock()
+	e.gone[pr.Name] = goneRun{claim: Claim{Target: t.name, Namespace: pr.Namespace, Name: pr.Name}, view: view, at: time.Now()}
+	e.mu.Unlock()
+	e.enqueueBuildOf(pr)
+}
+
+func (e *tektonExecutor) enqueueBuildOf(pr *pipelinev1.PipelineRun) {
+	if ref, err := build.ParseRef(pr.Annotations[AnnotationBuildRef]); err == nil {
+		e.enqueue(ref)
+	}
+}
+
+// runOutcome reads the end of a finished run: Thoth's ids from its results, or why it failed.
+func runOutcome(targetName string, pr *pipelinev1.PipelineRun) Outcome {
+	out := Outcome{IDs: map[string]string{}}
+	for _, r := range pr.Status.Results {
+		for _, ar := range analysisResults() {
+			if r.Name == ar.result && r.Value.StringVal != "" {
+				out.IDs[ar.annotation] = r.Value.StringVal
+			}
+		}
+	}
+	c := pr.Status.GetCondition(apis.ConditionSucceeded)
+	if c == nil || !c.IsTrue() {
+		reason, message := "", ""
+		if c != nil {
+			reason, message = c.Reason, c.Message
+		}
+		out.Err = fmt.Errorf("PipelineRun %s/%s on target %s: %s: %s", pr.Namespace, pr.Name, targetName, reason, message)
+		out.Reason = reason
+	}
+	return out
+}
+
+// unclaimed finds attempt's run of a build on any target; else, when exactly one target is
+// enabled, that target is where the run goes without a written claim.
+func (e *tektonExecutor) unclaimed(b *Build, attempt int) (Claim, bool) {
+	name := RunName(b.UID, attempt)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if g, ok := e.gone[name]; ok {
+		return g.claim, true
+	}
+	var only *target
+	enabled := 0
+	for _, n := range e.order {
+		t := e.targets[n]
+		if _, ok := t.run(t.namespace, name); ok {
+			return Claim{Target: t.name, Namespace: t.namespace, Name: name}, true
+		}
+		if t.enabled {
+			enabled++
+			only = t
+		}
+	}
+	if enabled != 1 {
+		return Claim{}, false
+	}
+	return Claim{Target: only.name, Namespace: only.namespace, Name: name}, true
+}
+
+// place picks the target of a new run: of the enabled targets, the one with the lowest
+// running/max that has a free slot and no queue; when all are full, the one with the lowest
+// (running+pending)/max, where it waits.
+func (e *tektonExecutor) place(b *Build, attempt int) (Claim, func(), error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var best *target
@@ -220,111 +330,11 @@ func (e *tektonExecutor) place(b *Build) (Claim, error) {
 		}
 	}
 	if best == nil {
-		return Claim{}, fmt.Errorf("no enabled target for %s: enable one in the targets file", b.Ref)
+		return Claim{}, nil, fmt.Errorf("no enabled target for %s: enable one in the targets file", b.Ref)
 	}
-	name := RunName(b.UID)
+	name := RunName(b.UID, attempt)
 	best.slots.place(name)
-	return Claim{Target: best.name, Namespace: best.namespace, Name: name}, nil
-}
-
-// release forgets a placement whose claim could not be written.
-func (e *tektonExecutor) release(claim Claim) {
-	if t, ok := e.targetOf(claim.Target); ok {
-		t.slots.abandon(claim.Name)
-	}
-}
-
-// ensure makes the claimed PipelineRun unless it exists: started when its target has a
-// free slot and no queue, else pending. Creating it again is AlreadyExists, which is fine.
-func (e *tektonExecutor) ensure(ctx context.Context, b *Build, claim Claim, seen time.Time) error {
-	e.mu.Lock()
-	t, ok := e.targets[claim.Target]
-	e.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("build %s is claimed for target %q, which the targets file no longer lists: add it back, or remove the annotation %s from the build to place it anew", b.Ref, claim.Target, AnnotationRun)
-	}
-	if _, exists := t.run(claim.Namespace, claim.Name); exists {
-		return nil
-	}
-	now := time.Now()
-	start, known := t.slots.admit(claim.Name, now)
-	if known {
-		return nil
-	}
-	pr := e.cfg.newPipelineRun(b, claim, now, !start)
-	_, err := t.tekton.TektonV1().PipelineRuns(claim.Namespace).Create(ctx, pr, metav1.CreateOptions{})
-	switch {
-	case apierrors.IsAlreadyExists(err):
-		t.slots.abandon(claim.Name)
-		return nil
-	case err != nil:
-		t.slots.abandon(claim.Name)
-		e.metrics.apiErrors.WithLabelValues("create", "pipelineruns").Inc()
-		return fmt.Errorf("creating PipelineRun %s/%s on target %s for %s: %w", claim.Namespace, claim.Name, t.name, b.Ref,
-			rbacHint(err, "create", "pipelineruns", claim.Namespace))
-	}
-	state := "pending"
-	if start {
-		state = "running"
-	}
-	e.metrics.runsCreated.WithLabelValues(t.name, state).Inc()
-	e.metrics.latency.Observe(time.Since(seen).Seconds())
-	e.log.Debug("PipelineRun created", "build", b.Ref.String(), "target", t.name, "pipelinerun", claim.Namespace+"/"+claim.Name, "state", state)
-	return nil
-}
-
-// schedule starts the target's pending runs, oldest first, as slots free.
-func (e *tektonExecutor) schedule(ctx context.Context, t *target) {
-	tick := time.NewTicker(10 * time.Second)
-	defer tick.Stop()
-	limiter := workqueue.DefaultTypedControllerRateLimiter[string]()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.kick:
-		case <-tick.C:
-			e.recount(t)
-		}
-		if !t.informer.HasSynced() {
-			continue
-		}
-		for _, q := range t.slots.next() {
-			err := e.start(ctx, t, q.name)
-			switch {
-			case err == nil:
-				limiter.Forget(q.name)
-			case apierrors.IsNotFound(err):
-				t.slots.abandon(q.name)
-			default:
-				t.slots.requeue(q.name, q.at)
-				e.metrics.apiErrors.WithLabelValues("patch", "pipelineruns").Inc()
-				e.log.Error("starting a queued PipelineRun failed; will retry", "target", t.name, "pipelinerun", t.namespace+"/"+q.name, "error", err)
-				delay := limiter.When(q.name)
-				time.AfterFunc(delay, t.wake)
-			}
-		}
-	}
-}
-
-// recount feeds every cached run to the target's queue again, in case an event was missed.
-func (e *tektonExecutor) recount(t *target) {
-	for _, obj := range t.informer.GetStore().List() {
-		if pr, ok := obj.(*pipelinev1.PipelineRun); ok {
-			t.slots.observe(pr.Name, stateOf(pr), queuedAt(pr))
-		}
-	}
-}
-
-// start removes spec.status PipelineRunPending, which lets Tekton run it.
-func (e *tektonExecutor) start(ctx context.Context, t *target, name string) error {
-	patch := []byte(`{"spec":{"status":null}}`)
-	_, err := t.tekton.TektonV1().PipelineRuns(t.namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if err != nil {
-		return rbacHint(err, "patch", "pipelineruns", t.namespace)
-	}
-	e.metrics.runsStarted.WithLabelValues(t.name).Inc()
-	return nil
+	return Claim{Target: best.name, Namespace: best.namespace, Name: name}, func() { best.slots.unplace(name) }, nil
 }
 
 // targetOf returns a target by name.
@@ -334,3 +344,89 @@ func (e *tektonExecutor) targetOf(name string) (*target, bool) {
 	t, ok := e.targets[name]
 	return t, ok
 }
+
+// lookup reports a claimed run: from its target's cache, or the last state of a run that
+// was deleted.
+func (e *tektonExecutor) lookup(c Claim) runView {
+	e.mu.Lock()
+	g, gone := e.gone[c.Name]
+	t, ok := e.targets[c.Target]
+	e.mu.Unlock()
+	if !ok {
+		if gone {
+			return g.view
+		}
+		return runView{state: runNoTarget}
+	}
+	if pr, ok := t.run(c.Namespace, c.Name); ok {
+		if prStateOf(pr) == prDone {
+			return runView{state: runFinished, out: runOutcome(t.name, pr)}
+		}
+		return runView{state: runActive}
+	}
+	if gone {
+		return g.view
+	}
+	return runView{state: runMissing}
+}
+
+// forget drops the last state of a deleted run once its end is on the build.
+func (e *tektonExecutor) forget(c Claim) {
+	e.mu.Lock()
+	delete(e.gone, c.Name)
+	e.mu.Unlock()
+}
+
+// expireGone drops the last states of deleted runs that no reconcile asked for.
+func (e *tektonExecutor) expireGone(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for name, g := range e.gone {
+		if now.Sub(g.at) > goneTTL {
+			delete(e.gone, name)
+		}
+	}
+}
+
+// create makes the claimed PipelineRun unless it exists: started when its target has a
+// free slot and no queue, else pending. Creating it again is AlreadyExists, which is fine.
+func (e *tektonExecutor) create(ctx context.Context, b *Build, c Claim, attempt int, seen time.Time) (bool, error) {
+	t, ok := e.targetOf(c.Target)
+	if !ok {
+		return false, fmt.Errorf("build %s is claimed for target %q, which the watcher does not have", b.Ref, c.Target)
+	}
+	now := time.Now()
+	start, known := t.slots.admit(c.Name, now)
+	if known {
+		return false, nil
+	}
+	pr := e.cfg.newPipelineRun(b, c, attempt, now, !start)
+	_, err := t.tekton.TektonV1().PipelineRuns(c.Namespace).Create(ctx, pr, metav1.CreateOptions{FieldManager: FieldManager})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		t.slots.abandon(c.Name)
+		return false, nil
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		t.slots.abandon(c.Name)
+		e.metrics.runsRefused.WithLabelValues(t.name).Inc()
+		return false, fmt.Errorf("%w: the API server refused PipelineRun %s/%s on target %s: %w", errRefused, c.Namespace, c.Name, t.name, err)
+	case err != nil:
+		t.slots.abandon(c.Name)
+		e.metrics.apiErrors.WithLabelValues("create", "pipelineruns").Inc()
+		return false, fmt.Errorf("creating PipelineRun %s/%s on target %s for %s: %w", c.Namespace, c.Name, t.name, b.Ref,
+			rbacHint(err, "create", "pipelineruns", c.Namespace))
+	}
+	state := "pending"
+	if start {
+		state = "running"
+	}
+	e.metrics.runsCreated.WithLabelValues(t.name, state).Inc()
+	if attempt == 1 {
+		e.metrics.latency.Observe(time.Since(seen).Seconds())
+	}
+	e.log.Debug("PipelineRun created", "build", b.Ref.String(), "target", t.name, "pipelinerun", c.Namespace+"/"+c.Name, "attempt", attempt, "state", state)
+	return true, nil
+}
+
+// isRefused reports a refusal no retry can fix.
+func isRefused(err error) bool { return errors.Is(err, errRefused) }

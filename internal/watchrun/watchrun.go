@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -46,7 +47,8 @@ type Options struct {
 	// MetricsAddress serves /metrics, /healthz and /readyz; empty: not served.
 	MetricsAddress string
 	// LeaderElect runs the watcher only while holding the Lease LeaseName in the state
-	// namespace; LeaseDuration is how long a dead leader blocks the others.
+	// namespace, so that two replicas never act at once; LeaseDuration is how long a dead
+	// leader blocks the others. build-watcher turns it on unless told otherwise.
 	LeaderElect   bool
 	LeaseName     string
 	LeaseDuration time.Duration
@@ -63,6 +65,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if err := o.Watcher.ValidateFlags(); err != nil {
 		return err
+	}
+	// The targets file is input like a flag: checked before anything connects or starts.
+	if o.Watcher.TargetsFile != "" && len(o.Watcher.Targets) == 0 {
+		specs, err := watcher.LoadTargets(o.Watcher.TargetsFile)
+		if err != nil {
+			return usage.Wrap(err)
+		}
+		o.Watcher.Targets = specs
 	}
 	cfg := o.REST
 	if cfg == nil {
@@ -99,8 +109,23 @@ func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var elector *leaderelection.LeaderElector
+	// leading tracks the watcher run while leading: client-go's elector returns without
+	// waiting for it, and Run must not return before it has stopped.
+	var leading struct {
+		sync.Mutex
+		over bool
+		runs sync.WaitGroup
+	}
 	if o.LeaderElect {
 		if elector, err = newElector(o, clients.Kube, log, func(lctx context.Context) {
+			leading.Lock()
+			if leading.over {
+				leading.Unlock()
+				return
+			}
+			leading.runs.Add(1)
+			leading.Unlock()
+			defer leading.runs.Done()
 			if err := w.Run(lctx); err != nil {
 				cancel(err)
 			}
@@ -121,6 +146,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if elector != nil {
 		elector.Run(ctx) // returns when ctx ends or leadership is lost
+		leading.Lock()
+		leading.over = true
+		leading.Unlock()
+		leading.runs.Wait()
 	} else if err := w.Run(ctx); err != nil {
 		return err
 	}

@@ -64,6 +64,19 @@ func TestSlots(t *testing.T) {
 			{do: "place", name: "b"},
 			{do: "admit", name: "a", want: []string{"start"}},
 		}, 1, 1},
+		{"a placement whose run existed already is dropped", 2, []step{
+			{do: "observe-started", name: "a"},
+			{do: "place", name: "a"},
+			{do: "unplace", name: "a"},
+		}, 1, 0},
+		{"unplace after admit keeps the admitted run", 1, []step{
+			{do: "place", name: "a"},
+			{do: "admit", name: "a", want: []string{"start"}},
+			{do: "unplace", name: "a"},
+			{do: "place", name: "b"},
+			{do: "admit", name: "b", want: []string{"pending"}},
+			{do: "unplace", name: "b"},
+		}, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSlots(tc.max)
@@ -81,15 +94,17 @@ func TestSlots(t *testing.T) {
 						t.Fatalf("step %d: admit %s = %s, want %s", i, st.name, got, st.want[0])
 					}
 				case "observe-started":
-					s.observe(st.name, runStarted, at(st.at))
+					s.observe(st.name, prStarted, at(st.at))
 				case "observe-pending":
-					s.observe(st.name, runPending, at(st.at))
+					s.observe(st.name, prPending, at(st.at))
 				case "observe-done":
-					s.observe(st.name, runDone, at(st.at))
+					s.observe(st.name, prDone, at(st.at))
 				case "abandon":
 					s.abandon(st.name)
 				case "place":
 					s.place(st.name)
+				case "unplace":
+					s.unplace(st.name)
 				case "next":
 					var got []string
 					for _, q := range s.next() {

@@ -9,23 +9,23 @@ import (
 	"knative.dev/pkg/apis"
 )
 
-// runState is where one of our PipelineRuns is in its life.
-type runState int
+// prState is where one of our PipelineRuns is in its life.
+type prState int
 
 const (
-	runPending runState = iota // spec.status PipelineRunPending: queued
-	runStarted                 // started, not finished
-	runDone                    // Succeeded condition True or False
+	prPending prState = iota // spec.status PipelineRunPending: queued
+	prStarted                // started, not finished
+	prDone                   // Succeeded condition True or False
 )
 
-func stateOf(pr *pipelinev1.PipelineRun) runState {
+func prStateOf(pr *pipelinev1.PipelineRun) prState {
 	if c := pr.Status.GetCondition(apis.ConditionSucceeded); c != nil && (c.IsTrue() || c.IsFalse()) {
-		return runDone
+		return prDone
 	}
 	if pr.Spec.Status == pipelinev1.PipelineRunSpecStatusPending {
-		return runPending
+		return prPending
 	}
-	return runStarted
+	return prStarted
 }
 
 // slots counts the PipelineRuns of one target as the informer shows them, plus the ones
@@ -56,21 +56,21 @@ func (s *slots) setMax(max int) {
 }
 
 // observe records what the informer shows of a run.
-func (s *slots) observe(name string, state runState, queuedAt time.Time) {
+func (s *slots) observe(name string, state prState, queuedAt time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch state {
-	case runPending:
+	case prPending:
 		if _, ok := s.reserved[name]; ok {
 			return // started by us; the informer has not caught up
 		}
 		delete(s.started, name)
 		s.pending[name] = queuedAt
-	case runStarted:
+	case prStarted:
 		delete(s.reserved, name)
 		delete(s.pending, name)
 		s.started[name] = struct{}{}
-	case runDone:
+	case prDone:
 		s.forgetLocked(name)
 	}
 }
@@ -160,7 +160,14 @@ func (s *slots) requeue(name string, queuedAt time.Time) {
 	s.mu.Unlock()
 }
 
-// place counts a run placed here until admit or abandon.
+// unplace drops a placement; admit already did when the run was made.
+func (s *slots) unplace(name string) {
+	s.mu.Lock()
+	delete(s.placed, name)
+	s.mu.Unlock()
+}
+
+// place counts a run placed here until admit, unplace or abandon.
 func (s *slots) place(name string) {
 	s.mu.Lock()
 	s.placed[name] = struct{}{}
