@@ -45,8 +45,11 @@ func (c *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 // >= 0.6, 1 write per build with one target).
 func BenchmarkWatcherBurst(b *testing.B) {
 	for b.Loop() {
-		ceiling := createCeiling(b, 1000)
+		// The ceiling is measured before and after the watcher's burst, and the higher one
+		// counts: a cold API server must not flatter the ratio.
+		before := createCeiling(b, 1000)
 		rate := measureWatcher(b, 1000, 0)
+		ceiling := max(before, createCeiling(b, 1000))
 		b.ReportMetric(ceiling, "ceiling-runs/s")
 		b.ReportMetric(rate/ceiling, "ratio")
 	}

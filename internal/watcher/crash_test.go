@@ -107,6 +107,34 @@ func (p *proc) start(extra ...string) *testproc.Process {
 	return pr
 }
 
+// finishWhileKilling finishes n builds while the running watcher is killed with SIGKILL
+// kills times, 0.5 to 3 s apart, and started again each time; it returns the builds' names
+// once all have finished.
+func (p *proc) finishWhileKilling(ctx context.Context, r *runner, current *testproc.Process, prefix string, n int, phase buildv1.BuildPhase, kills int) []string {
+	t := p.e.t
+	t.Helper()
+	var names []string
+	created := make(chan struct{})
+	go func() {
+		defer close(created)
+		names = p.e.finishBuilds(context.WithoutCancel(ctx), prefix, n, phase)
+	}()
+	for i := range kills {
+		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
+		if err := current.Exited(); err != nil {
+			t.Fatalf("the watcher died on its own: %v", err)
+		}
+		if err := syscall.Kill(current.PID(), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-current.Done()
+		t.Logf("kill -9 #%d after %d runs ended", i+1, r.finishedCount())
+		current = p.start()
+	}
+	<-created
+	return names
+}
+
 // TestCrashes: the watcher process is killed with SIGKILL five times at random moments
 // during a burst of 1,000 builds and restarted each time; still every build gets exactly
 // one run, and never more than N run at once.
@@ -123,25 +151,7 @@ func TestCrashes(t *testing.T) {
 	current := p.start()
 	time.Sleep(2 * time.Second) // let the first start record the installation time
 
-	var names []string
-	created := make(chan struct{})
-	go func() {
-		defer close(created)
-		names = e.finishBuilds(context.WithoutCancel(ctx), "crash", n, buildv1.BuildPhaseComplete)
-	}()
-	for i := range 5 {
-		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
-		if err := current.Exited(); err != nil {
-			t.Fatalf("the watcher died on its own: %v", err)
-		}
-		if err := syscall.Kill(current.PID(), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-current.Done()
-		t.Logf("kill -9 #%d after %d runs finished", i+1, r.finishedCount())
-		current = p.start()
-	}
-	<-created
+	names := p.finishWhileKilling(ctx, r, current, "crash", n, buildv1.BuildPhaseComplete, 5)
 	waitFor(t, ctx, 5*time.Minute, "every build analysed once", func() (bool, string) {
 		return e.checkBuilds(ctx, names, e.ns)
 	})

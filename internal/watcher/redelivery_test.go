@@ -3,10 +3,8 @@ package watcher_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,25 +87,7 @@ func TestRedelivery(t *testing.T) {
 	p := e.newProc(true, "--analysis-retry-backoff", "300ms")
 	current := p.start()
 
-	var names []string
-	created := make(chan struct{})
-	go func() {
-		defer close(created)
-		names = e.finishBuilds(context.WithoutCancel(ctx), "fail", n, buildv1.BuildPhaseFailed)
-	}()
-	for i := range 2 {
-		time.Sleep(time.Duration(1000+rand.IntN(2000)) * time.Millisecond)
-		if err := current.Exited(); err != nil {
-			t.Fatalf("the watcher died on its own: %v", err)
-		}
-		if err := syscall.Kill(current.PID(), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-current.Done()
-		t.Logf("kill -9 #%d after %d runs ended", i+1, r.finishedCount())
-		current = p.start()
-	}
-	<-created
+	names := p.finishWhileKilling(ctx, r, current, "fail", n, buildv1.BuildPhaseFailed, 2)
 	waitFor(t, ctx, 5*time.Minute, "every build analysed, the failed ones once more", func() (bool, string) {
 		return e.checkAttempts(ctx, names, watcher.DefaultAnalysisAttempts, func(i int) int {
 			if i%4 == 0 {
