@@ -78,7 +78,7 @@ func (w *Watcher) analyzeImageStream(ctx context.Context, is *imagev1.ImageStrea
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 		"annotations": map[string]string{AnnotationAnalyzedTags: string(value)}, "uid": is.UID,
 	}})
-	if _, err := w.clients.Image.ImageV1().ImageStreams(is.Namespace).Patch(ctx, is.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := w.clients.Image.ImageV1().ImageStreams(is.Namespace).Patch(ctx, is.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 		w.log.Error("marking the ImageStream's submitted tags failed; they are submitted again at the next start",
 			"imagestream", fmt.Sprintf("%s/%s", is.Namespace, is.Name), "error", err)
 		w.metrics.apiErrors.WithLabelValues("patch", "imagestreams").Inc()
