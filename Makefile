@@ -12,7 +12,7 @@ STATICCHECK := $(GOBIN)/staticcheck
 KO_VERSION := v0.19.1
 KO         := $(GOBIN)/ko
 FUZZTIME   ?= 10s
-GOTEST_FLAGS ?= -race -count=1
+GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 
 export VERSION
 

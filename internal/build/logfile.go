@@ -293,13 +293,14 @@ func (t *fromTracker) Line(raw []byte) {
 	}
 }
 
-// BaseImage is the last stage's base, "" for none or scratch.
+// BaseImage is the last stage's base, "" for none, scratch or an image ID (a FROM by ID
+// names an image in one daemon's store, which no registry serves).
 func (t *fromTracker) BaseImage() string {
 	image := t.last
 	if image == "" {
 		image = t.other
 	}
-	if strings.EqualFold(image, "scratch") {
+	if strings.EqualFold(image, "scratch") || imageID.MatchString(image) {
 		return ""
 	}
 	return image

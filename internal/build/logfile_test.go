@@ -94,6 +94,7 @@ func baseImageLogCases() []struct{ name, log, want string } {
 		{"last stage from an earlier stage", "FROM python:3.11 AS base\nFROM base AS test\nFROM base\n", "python:3.11"},
 		{"platform flag", "STEP 1/2: FROM --platform=linux/amd64 quay.io/a/b:1\n", "quay.io/a/b:1"},
 		{"scratch", "STEP 1/2: FROM scratch\n", ""},
+		{"image ID", "Step 0 : FROM " + strings.Repeat("d7", 32) + "\n ---> d7d7d7d7d7d7\n", ""},
 		{"unexpanded ARG", "STEP 1/2: FROM ${BASE}\n", ""},
 		{"kaniko", "INFO[0001] Retrieving image manifest python:3.11\nINFO[0001] Retrieving image python:3.11 from registry index.docker.io\n", "python:3.11"},
 		{"s2i builder line", "---> Using builder image quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\n", "quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1"},

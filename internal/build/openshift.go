@@ -45,7 +45,7 @@ func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*R
 	if t := b.Status.CompletionTimestamp; t != nil {
 		rec.CompletionTime = timePtr(t.Time)
 	}
-	if rec.BaseImage, err = buildBaseImage(ctx, c, b); err != nil {
+	if rec.BaseImage, rec.Notes, err = buildBaseImage(ctx, c, b); err != nil {
 		return nil, err
 	}
 	rec.OutputImageTag = b.Status.OutputDockerImageReference
@@ -112,11 +112,12 @@ func buildCondition(b *buildv1.Build) runCondition {
 	return cond
 }
 
-// buildBaseImage is the image the build started from: for Custom builds of the OSBS kind
-// the base_image in USER_PARAMS, else the strategy's from, resolved through the image API
-// when it names an ImageStreamTag or ImageStreamImage. Docker builds without a from get
+// buildBaseImage is the image the build started from: the strategy's from, resolved
+// through the image API when it names an ImageStreamTag or ImageStreamImage. Custom builds
+// are read by customBaseImage, which never fails and never reports their from (the
+// builder): what it cannot read comes back as notes. Docker builds without a from get
 // their base from the log's FROM lines.
-func buildBaseImage(ctx context.Context, c Clients, b *buildv1.Build) (string, error) {
+func buildBaseImage(ctx context.Context, c Clients, b *buildv1.Build) (string, []string, error) {
 	s := b.Spec.Strategy
 	var from *corev1.ObjectReference
 	switch {
@@ -125,24 +126,14 @@ func buildBaseImage(ctx context.Context, c Clients, b *buildv1.Build) (string, e
 	case s.DockerStrategy != nil:
 		from = s.DockerStrategy.From
 	case s.CustomStrategy != nil:
-		for _, env := range s.CustomStrategy.Env {
-			if env.Name != userParamsEnv || env.Value == "" {
-				continue
-			}
-			base, err := ParseUserParams(env.Value)
-			if err != nil {
-				return "", fmt.Errorf("reading %s of the custom strategy: %w", userParamsEnv, err)
-			}
-			if base != "" {
-				return base, nil
-			}
-		}
-		from = &s.CustomStrategy.From
+		base, notes := customBaseImage(b)
+		return base, notes, nil
 	}
 	if from == nil || from.Name == "" {
-		return "", nil
+		return "", nil, nil
 	}
-	return resolveFrom(ctx, c, b.Namespace, from)
+	base, err := resolveFrom(ctx, c, b.Namespace, from)
+	return base, nil, err
 }
 
 // ParseUserParams returns base_image from OSBS USER_PARAMS JSON ("" when absent).

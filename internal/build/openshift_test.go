@@ -330,16 +330,20 @@ func TestCollectOpenShiftRBAC(t *testing.T) {
 
 // FuzzBuildStrategy feeds strategies with any from and USER_PARAMS to the base-image
 // reader (without an API client, so image streams are not resolved): no panic, a
-// DockerImage from is reported as written, and the reference helpers keep their shape.
+// DockerImage from of a Source or Docker build is reported as written, a Custom build
+// never fails and never reports its from (the builder) unless USER_PARAMS names it, and
+// the reference helpers keep their shape.
 func FuzzBuildStrategy(f *testing.F) {
 	f.Add(uint8(0), "DockerImage", s2iBuilder, "")
 	f.Add(uint8(1), "ImageStreamTag", "ubi9:latest", "")
 	f.Add(uint8(2), "DockerImage", "quay.io/osbs/buildroot:latest", `{"base_image": "registry.fedoraproject.org/fedora:41"}`)
+	f.Add(uint8(2), "DockerImage", "quay.io/osbs/buildroot:latest", "")
 	f.Add(uint8(2), "", "", `{"base_image": 7}`)
 	f.Add(uint8(1), "ImageStreamImage", "ubi9@sha256:"+strings.Repeat("a", 64), "not json")
 	f.Fuzz(func(t *testing.T, strategy uint8, kind, name, userParams string) {
 		from := corev1.ObjectReference{Kind: kind, Name: name}
 		var s buildv1.BuildStrategy
+		custom := strategy%3 == 2
 		switch strategy % 3 {
 		case 0:
 			s.SourceStrategy = &buildv1.SourceBuildStrategy{From: from}
@@ -349,10 +353,15 @@ func FuzzBuildStrategy(f *testing.F) {
 			s.CustomStrategy = &buildv1.CustomBuildStrategy{From: from, Env: []corev1.EnvVar{{Name: userParamsEnv, Value: userParams}}}
 		}
 		b := &buildv1.Build{ObjectMeta: metav1.ObjectMeta{Namespace: "ns"}, Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: s}}}
-		got, err := buildBaseImage(t.Context(), Clients{}, b)
-		userBase, userErr := ParseUserParams(userParams)
-		custom := strategy%3 == 2 && userParams != ""
-		if err == nil && (kind == "DockerImage" || kind == "") && !(custom && (userErr != nil || userBase != "")) && got != name {
+		got, _, err := buildBaseImage(t.Context(), Clients{}, b)
+		switch {
+		case custom && err != nil:
+			t.Errorf("custom build: %v", err)
+		case custom && got != "" && got == name && !strings.Contains(userParams, name):
+			t.Errorf("custom build reports its from %q", name)
+		case custom && got != "" && pullableReference(got) != nil:
+			t.Errorf("custom build reports %q, not a pullable reference", got)
+		case !custom && err == nil && (kind == "DockerImage" || kind == "") && got != name:
 			t.Errorf("DockerImage from %q reported as %q", name, got)
 		}
 		if stream, selector, sep := splitStreamRef(name); stream != "" && stream+sep+selector != name {

@@ -135,6 +135,10 @@ func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
 	if rec.Log.Missing != "" {
 		s.Logger.WarnContext(ctx, "no build log", "build", ref.String(), "reason", rec.Log.Missing)
 	}
+	// What could not be read is said, not fatal: the build is still reported.
+	for _, note := range rec.Notes {
+		s.Logger.WarnContext(ctx, "note", "build", ref.String(), "note", note)
+	}
 	if err := writeResults(results, rec); err != nil {
 		return rec, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/modroot"
 	"github.com/thoth-station/build-watcher/internal/testproc"
+	"github.com/thoth-station/build-watcher/internal/watcher"
 )
 
 // binaries build cmd/build-watcher once per test binary, with and without -race.
@@ -107,6 +108,17 @@ func (p *proc) start(extra ...string) *testproc.Process {
 	return pr
 }
 
+// waitInstalled waits until the watcher recorded its installation time: builds that finish
+// before it are not analysed.
+func (e *env) waitInstalled(ctx context.Context) {
+	e.t.Helper()
+	kube := kubernetes.NewForConfigOrDie(cp.Config())
+	waitFor(e.t.(*testing.T), ctx, time.Minute, "the watcher's installation time", func() (bool, string) {
+		_, err := kube.CoreV1().ConfigMaps(e.ns).Get(ctx, watcher.StateConfigMap, metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
 // finishWhileKilling finishes n builds while the running watcher is killed with SIGKILL
 // kills times, 0.5 to 3 s apart, and started again each time; it returns the builds' names
 // once all have finished.
@@ -149,7 +161,7 @@ func TestCrashes(t *testing.T) {
 	r.watch(ctx, e.ns)
 	p := e.newProc(true)
 	current := p.start()
-	time.Sleep(2 * time.Second) // let the first start record the installation time
+	e.waitInstalled(ctx)
 
 	names := p.finishWhileKilling(ctx, r, current, "crash", n, buildv1.BuildPhaseComplete, 5)
 	waitFor(t, ctx, 5*time.Minute, "every build analysed once", func() (bool, string) {
@@ -176,7 +188,7 @@ func TestLeaderElection(t *testing.T) {
 	p := e.newProc(true)
 	ids := []string{"replica-0", "replica-1"}
 	replicas := []*testproc.Process{p.start("--leader-elect-identity", ids[0]), p.start("--leader-elect-identity", ids[1])}
-	time.Sleep(3 * time.Second)
+	e.waitInstalled(ctx)
 	started := 2
 
 	var names []string

@@ -199,7 +199,7 @@ func exactlyOnceRound(t *testing.T, n int, targets []string) {
 	for _, ns := range namespaces {
 		r.watch(ctx, ns)
 	}
-	e.touch(ctx, 3)
+	e.touch(ctx, 2)
 	_, m := e.startWatcher(cfg)
 	names := e.finishBuilds(ctx, "once", n, buildv1.BuildPhaseComplete)
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,5 +75,81 @@ func TestLocalExecutor(t *testing.T) {
 	}
 	if st := standin.Stats(); st.Rejected != 0 {
 		t.Errorf("the stand-in rejected %d requests", st.Rejected)
+	}
+}
+
+// TestLocalExecutorRefused: the local executor follows the redelivery policy: an analysis
+// Thoth refuses for good (400) is final at once, after one request, while others go on.
+func TestLocalExecutorRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	e.rest = e.front.Config(cp.Config())
+	standin, err := thothtest.New(thothtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	posts := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			origin := r.URL.Query().Get("origin")
+			mu.Lock()
+			posts[origin]++
+			mu.Unlock()
+			if strings.Contains(origin, "/refused-") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"the build log is not a build log"}`))
+				return
+			}
+		}
+		standin.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := e.config()
+	cfg.Executor = watcher.ExecutorLocal
+	cfg.Analysis.ThothHost = srv.URL
+	cfg.RetryBackoff = 50 * time.Millisecond
+	_, m := e.startWatcher(cfg)
+	names := []string{"refused-0", "fine-0"}
+	for _, name := range names {
+		e.front.SetBuildLog(e.ns, name, []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\n"))
+		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, ctx, time.Minute, "both analyses over", func() (bool, string) {
+		var states []string
+		over := 0
+		for _, name := range names {
+			b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			if st := b.Annotations[watcher.AnnotationStatus]; st != "" {
+				over++
+				states = append(states, name+": "+st)
+			}
+		}
+		return over == len(names), strings.Join(states, "; ")
+	})
+	b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, "refused-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := b.Annotations[watcher.AnnotationStatus]; !strings.HasPrefix(st, "Failed: ") || !strings.Contains(st, "the build log is not a build log") {
+		t.Errorf("refused build: status %q, want Thoth's refusal", st)
+	}
+	if _, retried := b.Annotations[watcher.AnnotationAttempt]; retried {
+		t.Errorf("a refusal no retry can fix was retried: attempt %s", b.Annotations[watcher.AnnotationAttempt])
+	}
+	mu.Lock()
+	if got := posts[e.ns+"/refused-0"]; got != 1 {
+		t.Errorf("Thoth got %d submissions of the refused build, want 1", got)
+	}
+	mu.Unlock()
+	e.waitEvent(ctx, b.UID, watcher.ReasonFailed, "a new run cannot fix "+watcher.ReasonLocalPermanent)
+	if got := gauge(t, m, "build_watcher_analyses_failed_total", map[string]string{"reason": watcher.ReasonLocalPermanent}); got != 1 {
+		t.Errorf("build_watcher_analyses_failed_total{reason=%s} = %g, want 1", watcher.ReasonLocalPermanent, got)
 	}
 }
