@@ -306,21 +306,12 @@ func (t *fromTracker) BaseImage() string {
 	return image
 }
 
-// parseFrom reads the arguments of a FROM instruction: flags, the image, "AS alias".
+// parseFrom reads the arguments of a FROM instruction in a log: the image, "" for an
+// unexpanded ARG or anything that is not an image, and its "AS alias".
 func parseFrom(args string) (image, alias string) {
-	fields := strings.Fields(args)
-	for len(fields) > 0 && strings.HasPrefix(fields[0], "--") {
-		fields = fields[1:]
-	}
-	if len(fields) == 0 {
-		return "", ""
-	}
-	image = strings.Trim(fields[0], `"'`)
+	image, alias = fromArgs(args)
 	if strings.ContainsAny(image, "$") || !looksLikeImage(image) {
-		return "", "" // an unexpanded ARG or not an image
-	}
-	if len(fields) >= 3 && strings.EqualFold(fields[1], "as") {
-		alias = fields[2]
+		return "", ""
 	}
 	return image, alias
 }

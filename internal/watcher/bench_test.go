@@ -85,13 +85,8 @@ func measureBacklog(b *testing.B, n int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wcfg := watcher.Config{
-		Namespaces: []string{e.ns}, Kinds: []build.Kind{build.KindBuild}, Phases: build.Phases(), StateNamespace: e.ns,
-		Executor: watcher.ExecutorTekton, Workers: n, RunNamespace: e.ns, Runs: watcher.RunsPipeline,
-		Pipeline: "thoth-build-analysis", SyncWorkers: syncWorkers(), AnalyzeExisting: true,
-		AnalysisAttempts: watcher.DefaultAnalysisAttempts, RetryBackoff: watcher.DefaultRetryBackoff,
-		Analysis: watcher.Analysis{ThothHost: "thoth"}, Logger: testLogger(),
-	}
+	wcfg := benchConfig(e.ns, n)
+	wcfg.AnalyzeExisting = true
 	w, err := watcher.New(&wcfg, clients, watcher.NewMetrics())
 	if err != nil {
 		b.Fatal(err)
@@ -178,12 +173,7 @@ func measureWatcher(b *testing.B, n int, pace time.Duration) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wcfg := watcher.Config{
-		Namespaces: []string{ns}, Kinds: []build.Kind{build.KindBuild}, Phases: build.Phases(), StateNamespace: ns,
-		Executor: watcher.ExecutorTekton, Workers: n, RunNamespace: ns, Runs: watcher.RunsPipeline,
-		Pipeline: "thoth-build-analysis", SyncWorkers: syncWorkers(),
-		AnalysisAttempts: watcher.DefaultAnalysisAttempts, RetryBackoff: watcher.DefaultRetryBackoff, Analysis: watcher.Analysis{ThothHost: "thoth"}, Logger: testLogger(),
-	}
+	wcfg := benchConfig(ns, n)
 	w, err := watcher.New(&wcfg, clients, watcher.NewMetrics())
 	if err != nil {
 		b.Fatal(err)
@@ -347,6 +337,17 @@ func parallel(n, workers int, f func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// benchConfig is a watcher of OpenShift builds in ns with room for n runs at once.
+func benchConfig(ns string, n int) watcher.Config {
+	return watcher.Config{
+		Namespaces: []string{ns}, Kinds: []build.Kind{build.KindBuild}, Phases: build.Phases(), StateNamespace: ns,
+		Executor: watcher.ExecutorTekton, Workers: n, RunNamespace: ns, Runs: watcher.RunsPipeline,
+		Pipeline: "thoth-build-analysis", SyncWorkers: syncWorkers(),
+		AnalysisAttempts: watcher.DefaultAnalysisAttempts, RetryBackoff: watcher.DefaultRetryBackoff,
+		Analysis: watcher.Analysis{ThothHost: "thoth"}, Logger: testLogger(),
+	}
 }
 
 // syncWorkers is the watcher's --sync-workers default, or BENCH_SYNC_WORKERS.

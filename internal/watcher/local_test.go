@@ -58,13 +58,27 @@ func TestLocalExecutor(t *testing.T) {
 		}
 		return done == n, fmt.Sprintf("%d of %d written back", done, n)
 	})
-	time.Sleep(time.Second) // a second submission would show by now
+	// A second submission would have come by the time one more build, finished after all
+	// were written back, is analysed: the watcher handles its queue in order.
+	marker := "local-marker"
+	e.front.SetBuildLog(e.ns, marker, []byte("STEP 1/1: FROM scratch\n"))
+	if err := e.finishBuild(ctx, marker, buildv1.BuildPhaseFailed); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, time.Minute, "the marker build written back", func() (bool, string) {
+		b, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, marker, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return b.Annotations[watcher.AnnotationStatus] != "", "not yet"
+	})
 	origins := map[string]int{}
 	for _, r := range standin.Requests() {
 		if r.Method == http.MethodPost {
 			origins[r.Query.Get("origin")]++
 		}
 	}
+	delete(origins, e.ns+"/"+marker)
 	if len(origins) != n {
 		t.Errorf("Thoth received submissions for %d builds, want %d", len(origins), n)
 	}
