@@ -68,7 +68,7 @@ func (w *Watcher) sync(ctx context.Context, ref build.Ref) error {
 	a, err := readAnalysis(b)
 	if err != nil {
 		w.recorder.Eventf(s.object(b), corev1.EventTypeWarning, ReasonFailed,
-			"%v: fix the annotation, or remove the watcher's annotations and set %s to analyse the build anew", err, AnnotationReanalyze)
+			"%v: fix that annotation, or remove it, on the build", err)
 		return nil // a person has to look; retrying cannot fix it
 	}
 	if b.Done() {

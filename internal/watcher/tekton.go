@@ -393,7 +393,7 @@ func (e *tektonExecutor) expireGone(now time.Time) {
 func (e *tektonExecutor) create(ctx context.Context, b *Build, c Claim, attempt int, seen time.Time) (bool, error) {
 	t, ok := e.targetOf(c.Target)
 	if !ok {
-		return false, fmt.Errorf("build %s is claimed for target %q, which the watcher does not have", b.Ref, c.Target)
+		return false, fmt.Errorf("build %s is claimed for target %q, which the watcher does not have: add it to the targets file", b.Ref, c.Target)
 	}
 	now := time.Now()
 	start, known := t.slots.admit(c.Name, now)
