@@ -34,7 +34,7 @@ func newApp() *cli.App {
 	app.Flags = []cli.Flag{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
 		&cli.StringSliceFlag{Name: "build-watcher-namespace", Usage: "namespace to watch; repeat for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
-		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
+		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
 		&cli.StringFlag{Name: "phases", Usage: "comma-separated finished phases to analyse: succeeded, failed, error, cancelled", Value: "succeeded,failed,error,cancelled", EnvVars: []string{"THOTH_BUILD_WATCHER_PHASES"}},
 		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed, and send the images of existing ImageStream tags once each", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
@@ -57,6 +57,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "registry-ca-file", Usage: "with --executor local: PEM file (or directory of them) of CAs the mirror trusts for both registries", EnvVars: []string{"THOTH_REGISTRY_CA_FILE"}, TakesFile: true},
 		&cli.StringFlag{Name: "thoth-ca-file", Usage: "with --executor local: PEM file (or directory of them) of CAs trusted for the Thoth User API", EnvVars: []string{"THOTH_CA_FILE"}, TakesFile: true},
 		&cli.StringFlag{Name: cliflags.ThothAPIHost, Usage: "Thoth User API host: a host name (HTTPS), an https:// URL, or an http:// URL for local use", EnvVars: []string{"THOTH_USER_API_HOST"}},
+		&cli.StringFlag{Name: "default-registry", Usage: "the registry of build image references that name none (OSBS pushes team/app:tag to the registry in its own configuration), e.g. registry.example.com; passed to each run as default-registry; empty: such images are left out, never sent as if on Docker Hub", EnvVars: []string{"THOTH_DEFAULT_REGISTRY"}},
 		&cli.StringFlag{Name: "push-registry", Usage: "mirror each output image there before submitting it (empty: no mirror)", EnvVars: []string{"THOTH_PUSH_REGISTRY"}},
 		&cli.StringFlag{Name: "push-mode", Usage: "default or flat: how copies are named in the push registry", Value: "default", EnvVars: []string{"THOTH_PUSH_MODE"}},
 		&cli.StringFlag{Name: "environment-type", Usage: "runtime or buildtime", Value: "runtime", EnvVars: []string{"THOTH_ENVIRONMENT_TYPE"}},
@@ -152,6 +153,7 @@ func run(cCtx *cli.Context) error {
 			Analysis: watcher.Analysis{
 				ThothHost:              cCtx.String(cliflags.ThothAPIHost),
 				PushRegistry:           cCtx.String("push-registry"),
+				DefaultRegistry:        cCtx.String("default-registry"),
 				PushMode:               cCtx.String("push-mode"),
 				EnvironmentType:        cCtx.String("environment-type"),
 				Cluster:                cCtx.String("cluster-name"),

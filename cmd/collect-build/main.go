@@ -28,8 +28,8 @@ func main() {
 func newApp() *cli.App {
 	app := cliapp.New("collect-build", "read one finished build (OpenShift Build, Tekton PipelineRun or TaskRun) and emit its facts")
 	app.Flags = []cli.Flag{
-		&cli.StringFlag{Name: "build-ref", Usage: "the build as kind/namespace/name, e.g. build/team-a/app-7 (kinds: build, pipelinerun, taskrun); a pipelinerun whose finally tasks run counts as finished, without them", EnvVars: []string{"THOTH_BUILD_REF"}},
-		&cli.StringFlag{Name: "kind", Usage: "build, pipelinerun or taskrun (with --name)", EnvVars: []string{"THOTH_BUILD_KIND"}},
+		&cli.StringFlag{Name: "build-ref", Usage: "the build as kind/namespace/name, e.g. build/team-a/app-7, or a file of saved objects as --from-file (kinds: build, pipelinerun, taskrun, buildrun); a pipelinerun whose finally tasks run counts as finished, without them", EnvVars: []string{"THOTH_BUILD_REF"}},
+		&cli.StringFlag{Name: "kind", Usage: "build, pipelinerun, taskrun or buildrun (with --name)", EnvVars: []string{"THOTH_BUILD_KIND"}},
 		&cli.StringFlag{Name: "namespace", Usage: "the build's namespace (default: the configuration's)", EnvVars: []string{"THOTH_BUILD_NAMESPACE"}},
 		&cli.StringFlag{Name: "name", Usage: "the build's name (with --kind)", EnvVars: []string{"THOTH_BUILD_NAME"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file, or files joined by ':' as in $KUBECONFIG (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
@@ -37,6 +37,8 @@ func newApp() *cli.App {
 		&cli.BoolFlag{Name: "wait", Usage: "wait for a build that has not finished yet (else that is an error)", EnvVars: []string{"THOTH_WAIT"}},
 		&cli.DurationFlag{Name: "timeout", Usage: "with --wait, how long to wait (0: no limit)", EnvVars: []string{"THOTH_WAIT_TIMEOUT"}},
 		&cli.StringFlag{Name: "base-image-from", Usage: "comma-separated Tekton result/param names holding the base image, tried before the log's FROM lines; empty: none, the log only", Value: strings.Join(build.DefaultBaseImageFrom(), ","), EnvVars: []string{"THOTH_BASE_IMAGE_FROM"}},
+		&cli.StringFlag{Name: "from-file", Usage: "read the build from saved objects instead of a cluster: `FILE` (JSON or YAML as oc get -o json or -o yaml prints it: one object, several, a List; tekton.dev v1beta1 or v1), or - for standard input; --build-ref or --name choose among several; no logs", EnvVars: []string{"THOTH_FROM_FILE"}, TakesFile: true},
+		&cli.StringFlag{Name: "default-registry", Usage: "the registry of image references that name none (OSBS pushes team/app:tag to the registry in its own configuration), e.g. registry.example.com; empty: such images are left out with a note, never sent as if on Docker Hub", EnvVars: []string{"THOTH_DEFAULT_REGISTRY"}},
 		cliflags.ResultsDirFlag(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json (the whole build record)", Value: collect.FormatText},
 		cliflags.VerboseFlag(),
@@ -50,18 +52,20 @@ func run(cCtx *cli.Context) error {
 		return err
 	}
 	opts := collect.Options{
-		BuildRef:      cCtx.String("build-ref"),
-		Kind:          cCtx.String("kind"),
-		Namespace:     cCtx.String("namespace"),
-		Name:          cCtx.String("name"),
-		Kubeconfig:    cCtx.String("kubeconfig"),
-		LogFile:       cCtx.String("log-file"),
-		ResultsDir:    cCtx.String(cliflags.ResultsDir),
-		Format:        cCtx.String("output"),
-		Wait:          cCtx.Bool("wait"),
-		Timeout:       cCtx.Duration("timeout"),
-		BaseImageFrom: cliflags.List(cCtx.String("base-image-from")),
+		BuildRef:        cCtx.String("build-ref"),
+		Kind:            cCtx.String("kind"),
+		Namespace:       cCtx.String("namespace"),
+		Name:            cCtx.String("name"),
+		Kubeconfig:      cCtx.String("kubeconfig"),
+		LogFile:         cCtx.String("log-file"),
+		ResultsDir:      cCtx.String(cliflags.ResultsDir),
+		Format:          cCtx.String("output"),
+		Wait:            cCtx.Bool("wait"),
+		Timeout:         cCtx.Duration("timeout"),
+		BaseImageFrom:   cliflags.List(cCtx.String("base-image-from")),
+		DefaultRegistry: cCtx.String("default-registry"),
+		FromFile:        cCtx.String("from-file"),
 	}
-	_, err := collect.Run(cCtx.Context, opts, collect.Streams{Stdout: cCtx.App.Writer, Logger: cliflags.Logger(cCtx.Bool(cliflags.Verbose))})
+	_, err := collect.Run(cCtx.Context, opts, collect.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: cliflags.Logger(cCtx.Bool(cliflags.Verbose))})
 	return err
 }

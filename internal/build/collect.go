@@ -8,9 +8,13 @@ import (
 // Collect reads the finished build ref names and returns its record; with opts.LogFile
 // the build log is streamed into that file. A build that has not finished is
 // ErrNotFinished unless opts.Wait; a missing one ErrNotFound. A missing or pruned log is
-// recorded in Record.Log.Missing and is not an error.
+// recorded in Record.Log.Missing and is not an error. Image references without a registry
+// host get opts.DefaultRegistry, or are left out with a note.
 func Collect(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, error) {
 	if err := ref.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidateDefaultRegistry(opts.DefaultRegistry); err != nil {
 		return nil, err
 	}
 	if opts.BaseImageFrom == nil {
@@ -23,12 +27,15 @@ func Collect(ctx context.Context, c Clients, ref Ref, opts Options) (*Record, er
 	switch ref.Kind {
 	case KindBuild:
 		rec, err = collectOpenShift(ctx, c, ref, opts)
+	case KindBuildRun:
+		rec, err = collectShipwright(ctx, c, ref, opts)
 	default:
 		rec, err = collectTekton(ctx, c, ref, opts)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("collecting %s: %w", ref, err)
 	}
+	qualifyImages(rec, opts.DefaultRegistry)
 	return rec, nil
 }
 

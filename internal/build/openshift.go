@@ -55,6 +55,14 @@ func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*R
 			rec.OutputImage = repo + "@" + rec.OutputDigest
 		}
 	}
+	if rec.OutputDigest == "" && b.Spec.Strategy.CustomStrategy != nil {
+		// OSBS leaves status.output empty and records what it pushed in annotations.
+		img, notes, ok := osbsOutput(b.Annotations, rec.OutputImageTag)
+		if ok {
+			rec.OutputImage, rec.OutputImageTag, rec.OutputDigest = img.Image, img.Tag, img.Digest
+		}
+		rec.Notes = append(rec.Notes, notes...)
+	}
 	if rec.OutputImage == "" && rec.Phase == PhaseSucceeded {
 		rec.OutputImage = rec.OutputImageTag // no digest known: the tag is all there is
 	}
@@ -62,6 +70,10 @@ func collectOpenShift(ctx context.Context, c Clients, ref Ref, opts Options) (*R
 		if err := buildLog(ctx, c, rec, opts.LogFile); err != nil {
 			return nil, err
 		}
+	}
+	if rec.FailureSummary == "" && rec.Phase != PhaseSucceeded && b.Status.LogSnippet != "" {
+		// No log (pruned, or a saved build): the snippet OpenShift kept of its end.
+		rec.FailureSummary = FailureSummary([]byte(b.Status.LogSnippet))
 	}
 	return rec, nil
 }
@@ -225,6 +237,9 @@ func repository(ref string) string {
 // buildLog streams builds/{name}/log into the log file. A log the server no longer has
 // is recorded as missing; being refused it is an error naming the permission.
 func buildLog(ctx context.Context, c Clients, rec *Record, path string) error {
+	if c.Logs == nil {
+		return noLog(rec, path, noSavedLogs)
+	}
 	l, err := createLog(path, rec.BaseImage == "")
 	if err != nil {
 		return err
@@ -286,6 +301,8 @@ func notServedHint(resource string) string {
 		return "the cluster does not serve " + resource + ": install Tekton Pipelines v0.50 or later (tekton.dev/v1)"
 	case strings.HasSuffix(resource, ".openshift.io"):
 		return "the cluster does not serve " + resource + ": OpenShift builds and image streams exist only on OpenShift"
+	case strings.HasSuffix(resource, ".shipwright.io"):
+		return "the cluster does not serve " + resource + ": install Shipwright Builds v0.12 or later (shipwright.io/v1beta1)"
 	}
 	return "the cluster does not serve " + resource
 }

@@ -175,6 +175,9 @@ func osbsBuild(name string, c osbsCase) *buildv1.Build {
 // TestCollectOSBSBaseImage collects OSBS Custom builds of every shape from the test API
 // server: the base image comes from the build object, never from the builder, and what
 // could not be read is a note in the record (and its JSON), not a failure.
+// osbsRegistry is the registry an OSBS of the tests pushes to.
+const osbsRegistry = "registry.osbs.example.com"
+
 func TestCollectOSBSBaseImage(t *testing.T) {
 	e := newTestEnv(t)
 	for i, tt := range osbsCases() {
@@ -185,13 +188,22 @@ func TestCollectOSBSBaseImage(t *testing.T) {
 				log = osbsLog
 			}
 			e.front.SetBuildLog(e.ns, b.Name, []byte(log))
+			// OSBS names its registry in its own configuration: its outputs, and some
+			// bases, have none.
 			rec, err := Collect(t.Context(), e.admin, Ref{Kind: KindBuild, Namespace: e.ns, Name: b.Name},
-				Options{LogFile: filepath.Join(t.TempDir(), "build.log")})
+				Options{LogFile: filepath.Join(t.TempDir(), "build.log"), DefaultRegistry: osbsRegistry})
 			if err != nil {
 				t.Fatalf("collecting: %v", err)
 			}
-			if rec.BaseImage != tt.want {
-				t.Errorf("base image %q, want %q (notes %q)", rec.BaseImage, tt.want, rec.Notes)
+			want := tt.want
+			if want != "" && !HasRegistry(want) {
+				want = osbsRegistry + "/" + want
+			}
+			if rec.BaseImage != want {
+				t.Errorf("base image %q, want %q (notes %q)", rec.BaseImage, want, rec.Notes)
+			}
+			if wantOut := osbsRegistry + "/hello/hello-container:candidate-20260101"; rec.OutputImageTag != wantOut {
+				t.Errorf("output image %q, want %q", rec.OutputImageTag, wantOut)
 			}
 			if rec.BaseImage == osbsBuildroot {
 				t.Error("the builder is reported as the base image")

@@ -1,6 +1,6 @@
-// Package build reads one finished container build, an OpenShift Build or a Tekton
-// PipelineRun/TaskRun, and records what Thoth needs of it: phase, base image, output image
-// with digest, strategy and the build log, streamed to a file.
+// Package build reads one finished container build, an OpenShift Build, a Tekton
+// PipelineRun/TaskRun or a Shipwright BuildRun, and records what Thoth needs of it: phase,
+// base image, output image with digest, strategy and the build log, streamed to a file.
 package build
 
 import (
@@ -20,10 +20,11 @@ const (
 	KindBuild       Kind = "build"
 	KindPipelineRun Kind = "pipelinerun"
 	KindTaskRun     Kind = "taskrun"
+	KindBuildRun    Kind = "buildrun"
 )
 
 // Kinds lists every Kind, for help texts and errors.
-func Kinds() []Kind { return []Kind{KindBuild, KindPipelineRun, KindTaskRun} }
+func Kinds() []Kind { return []Kind{KindBuild, KindPipelineRun, KindTaskRun, KindBuildRun} }
 
 // Phase is a finished build's outcome, normalised across OpenShift and Tekton.
 type Phase string
@@ -66,7 +67,7 @@ func ParseRef(s string) (Ref, error) {
 // Validate reports a reference that cannot name a build.
 func (r Ref) Validate() error {
 	switch r.Kind {
-	case KindBuild, KindPipelineRun, KindTaskRun:
+	case KindBuild, KindPipelineRun, KindTaskRun, KindBuildRun:
 	default:
 		return fmt.Errorf("build kind %q is not one of %v", r.Kind, Kinds())
 	}
@@ -93,7 +94,8 @@ type Record struct {
 	OriginalPhase string `json:"originalPhase"`
 	Reason        string `json:"reason,omitempty"`
 	Message       string `json:"message,omitempty"`
-	// Strategy is Source, Docker, Custom (OpenShift) or the Tekton kind.
+	// Strategy is Source, Docker, Custom (OpenShift), the Tekton kind, or BuildRun and
+	// the Shipwright build strategy's name (BuildRun/buildah).
 	Strategy string `json:"strategy"`
 	// BaseImage is the image the build started from, with its digest when known.
 	BaseImage string `json:"baseImage,omitempty"`
@@ -142,10 +144,24 @@ type Options struct {
 	Wait    bool
 	Timeout time.Duration
 	// BaseImageFrom names the Tekton results and params that may hold the base image, in
-	// order. nil means DefaultBaseImageFrom; an empty, non-nil list means none: a Tekton
-	// build's base image then comes from its log only.
+	// order. nil means DefaultBaseImageFrom; an empty, non-nil list means none (nor the s2i
+	// builder image of a TaskRun's steps): a Tekton build's base image then comes from its
+	// log only.
 	BaseImageFrom []string
+	// DefaultRegistry qualifies image references that name no registry host (an OSBS
+	// output such as team/app:tag); empty: such images are left out with a note, never
+	// sent as if they were on Docker Hub.
+	DefaultRegistry string
 }
 
-// DefaultBaseImageFrom are the result and param names searched for a Tekton build's base image.
-func DefaultBaseImageFrom() []string { return []string{"BASE_IMAGE", "BUILDER_IMAGE", "FROM"} }
+// DefaultBaseImageFrom are the result and param names searched for a Tekton build's base
+// image: first those a build reports what it used in (Konflux buildah 0.1's
+// BASE_IMAGES_DIGESTS, inspect-image's BASE_IMAGE), then the params that ask for a base
+// (Konflux s2i BASE_IMAGE, catalog s2i BUILDER_IMAGE, FROM, buildpacks RUN_IMAGE and
+// CNB_RUN_IMAGE, ko KO_DEFAULTBASEIMAGE, Shipwright's builder-image and from). Results of
+// any name come before params of any name. When none names a base, the s2i builder image a
+// TaskRun's steps name is taken (see Options.BaseImageFrom).
+func DefaultBaseImageFrom() []string {
+	return []string{"BASE_IMAGES_DIGESTS", "BASE_IMAGE", "BUILDER_IMAGE", "FROM", "RUN_IMAGE", "CNB_RUN_IMAGE",
+		"KO_DEFAULTBASEIMAGE", "builder-image", "from"}
+}

@@ -2,16 +2,19 @@ package build
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
+	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // The resources a Tekton collection reads, as RBAC names them.
@@ -32,15 +35,6 @@ const (
 	// maxQuoted bounds how much of an outside value a note quotes; maxNote a whole note.
 	maxQuoted = 200
 	maxNote   = 600
-)
-
-// The Chains type hints (tektoncd/chains docs/config.md, "Type Hinting") for the images a
-// run built: IMAGE_URL with IMAGE_DIGEST, any *IMAGE_URL with the *IMAGE_DIGEST of the same
-// prefix, and IMAGES, a comma- or newline-separated list of repo@digest references.
-const (
-	imageURLSuffix    = "IMAGE_URL"
-	imageDigestSuffix = "IMAGE_DIGEST"
-	imagesResult      = "IMAGES"
 )
 
 // collectTekton reads a finished tekton.dev/v1 PipelineRun or TaskRun, its child TaskRuns
@@ -336,10 +330,20 @@ type logSection struct {
 // status.childReferences, the order the controller started them in. CustomRuns have no
 // step pods and are left out, and so are the children of the pipeline tasks named in
 // skip; a TaskRun that is gone is kept as a section without a log.
+// A PipelineRun from before Tekton v0.45 (embedded status) has no childReferences: its
+// TaskRuns are found by their tekton.dev/pipelineRun label, in the order they started.
 func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelineRun, skip map[string]bool) ([]logSection, error) {
 	trs := taskRunAPI(c, pr.Namespace)
+	children := pr.Status.ChildReferences
+	if len(children) == 0 {
+		labelled, err := labelledChildren(ctx, c, pr)
+		if err != nil {
+			return nil, err
+		}
+		children = labelled
+	}
 	var sections []logSection
-	for _, child := range pr.Status.ChildReferences {
+	for _, child := range children {
 		if (child.Kind != "" && child.Kind != "TaskRun") || skip[child.PipelineTaskName] {
 			continue
 		}
@@ -361,6 +365,41 @@ func pipelineRunChildren(ctx context.Context, c Clients, pr *pipelineRun, skip m
 	return sections, nil
 }
 
+// labelledChildren lists the TaskRuns labelled as the PipelineRun's, oldest first, as
+// child references.
+func labelledChildren(ctx context.Context, c Clients, pr *pipelineRun) ([]childRef, error) {
+	list, err := c.Objects.Resource(taskRunsGVR).Namespace(pr.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelPipelineRun + "=" + pr.Name})
+	if err != nil {
+		return nil, fmt.Errorf("listing the taskruns of pipelinerun %s, which has no status.childReferences (it ran before Tekton v0.45): %w", pr.Name, apiError(err, "list", taskRunsResource, pr.Namespace))
+	}
+	type started struct {
+		ref  childRef
+		when time.Time
+	}
+	runs := make([]started, 0, len(list.Items))
+	for i := range list.Items {
+		u := &list.Items[i]
+		when := u.GetCreationTimestamp().Time
+		if s, ok, _ := unstructured.NestedString(u.Object, "status", "startTime"); ok {
+			if t, err := time.Parse(time.RFC3339, s); err == nil {
+				when = t
+			}
+		}
+		runs = append(runs, started{childRef{Kind: "TaskRun", Name: u.GetName(), PipelineTaskName: u.GetLabels()[labelPipelineTask]}, when})
+	}
+	sort.SliceStable(runs, func(i, j int) bool {
+		if !runs[i].when.Equal(runs[j].when) {
+			return runs[i].when.Before(runs[j].when)
+		}
+		return runs[i].ref.Name < runs[j].ref.Name
+	})
+	refs := make([]childRef, len(runs))
+	for i, r := range runs {
+		refs[i] = r.ref
+	}
+	return refs, nil
+}
+
 // namedValue is a string result or param.
 type namedValue struct{ Name, Value string }
 
@@ -374,6 +413,9 @@ type runValues struct {
 	// toolImages are the images the run's steps and sidecars ran, which a param such as
 	// the catalog buildah Task's BUILDER_IMAGE names: tools, not base images.
 	toolImages []string
+	// taskSpec is a TaskRun's resolved Task, whose steps may name the base image in an env
+	// var or an s2i command (see stepBaseImage); nil for a PipelineRun.
+	taskSpec *taskSpec
 }
 
 func pipelineRunValues(pr *pipelineRun) runValues {
@@ -405,6 +447,7 @@ func taskRunValues(tr *taskRun) runValues {
 	v.params = paramValues(tr.Spec.Params, specs)
 	if tr.Status.TaskSpec != nil {
 		v.toolImages = toolImages(tr.Status.TaskSpec, v.params)
+		v.taskSpec = tr.Status.TaskSpec
 	}
 	return v
 }
@@ -444,13 +487,17 @@ func toolImages(spec *taskSpec, params []namedValue) []string {
 	return out
 }
 
-// resultString reads a string result; an array one as its lines (IMAGES may be written so).
+// resultString reads a string result; an array one as its lines (IMAGES may be written so);
+// an object one as JSON (Chains' *ARTIFACT_OUTPUTS, {"uri": ..., "digest": ...}).
 func resultString(v paramValue) (string, bool) {
 	switch v.Type {
 	case paramTypeString, "":
 		return v.StringVal, true
 	case paramTypeArray:
 		return strings.Join(v.ArrayVal, "\n"), true
+	case paramTypeObject:
+		b, err := json.Marshal(v.ObjectVal)
+		return string(b), err == nil
 	}
 	return "", false
 }
@@ -474,211 +521,6 @@ func paramValues(params []param, specs []paramSpec) []namedValue {
 		}
 	}
 	return out
-}
-
-// imageRef is an image a build pushed.
-type imageRef struct {
-	// Image is repo@digest when the digest is known, else the reference as written.
-	Image string
-	// Tag is the reference with its tag, when it had one.
-	Tag string
-	// Digest is the manifest digest, "" when unknown.
-	Digest string
-}
-
-// outputImage picks the output image from the runs' results in order: the first image with
-// a digest, else the first without one.
-func outputImage(sources []runValues) (imageRef, []string) {
-	var (
-		first imageRef
-		notes []string
-	)
-	for _, src := range sources {
-		images, skipped := parseImageResults(src.results)
-		for _, n := range skipped {
-			notes = append(notes, src.from+": "+n)
-		}
-		for _, img := range images {
-			if img.Digest != "" {
-				return img, notes
-			}
-			if first.Image == "" {
-				first = img
-			}
-		}
-	}
-	return first, notes
-}
-
-// parseImageResults reads the images one run's results name through Chains' type hints, in
-// order: IMAGE_URL with IMAGE_DIGEST; each other *IMAGE_URL with its *IMAGE_DIGEST, in result
-// order; then the first well-formed entry of IMAGES. A URL may carry a tag, which is kept
-// in Tag, and even a digest, which IMAGE_DIGEST overrides. Values that are not image
-// references or digests are skipped with a note saying why; a URL whose digest is
-// malformed still counts, without a digest.
-func parseImageResults(results []namedValue) (images []imageRef, notes []string) {
-	byName := make(map[string]string, len(results))
-	for _, r := range results {
-		byName[r.Name] = r.Value
-	}
-	var prefixes []string
-	if _, ok := byName[imageURLSuffix]; ok {
-		prefixes = append(prefixes, "")
-	}
-	seen := map[string]bool{"": true}
-	for _, r := range results {
-		if p, ok := strings.CutSuffix(r.Name, imageURLSuffix); ok && !seen[p] {
-			seen[p] = true
-			prefixes = append(prefixes, p)
-		}
-	}
-	for _, p := range prefixes {
-		img, note := imageFromURL(p, byName[p+imageURLSuffix], byName[p+imageDigestSuffix])
-		if note != "" {
-			notes = append(notes, clip(note))
-		}
-		if img.Image != "" {
-			images = append(images, img)
-		}
-	}
-	if list, ok := byName[imagesResult]; ok {
-		img, skipped := firstImage(list)
-		for _, n := range skipped {
-			notes = append(notes, clip(n))
-		}
-		if img.Image != "" {
-			images = append(images, img)
-		}
-	}
-	return images, notes
-}
-
-// imageFromURL reads a <prefix>IMAGE_URL and <prefix>IMAGE_DIGEST pair.
-func imageFromURL(prefix, url, digest string) (imageRef, string) {
-	urlName, digestName := prefix+imageURLSuffix, prefix+imageDigestSuffix
-	url, digest = strings.TrimSpace(url), strings.TrimSpace(digest)
-	if url == "" {
-		return imageRef{}, "result " + urlName + " is empty"
-	}
-	base, urlDigest, hasAt := strings.Cut(url, "@")
-	if _, err := name.NewTag(base); err != nil || hasAt && urlDigest == "" {
-		return imageRef{}, fmt.Sprintf("result %s %s is not an image reference: %v", urlName, quote(url), badName(err))
-	}
-	img := imageRef{Image: base}
-	if hasTag(base) {
-		img.Tag = base
-	}
-	repo := repository(base)
-	var note string
-	switch {
-	case digest != "":
-		if _, err := name.NewDigest(repo + "@" + digest); err != nil {
-			return img, fmt.Sprintf("result %s %s is not a digest: %v", digestName, quote(digest), err)
-		}
-	case urlDigest != "":
-		digest = urlDigest
-		if _, err := name.NewDigest(repo + "@" + digest); err != nil {
-			return img, fmt.Sprintf("result %s %s has a malformed digest: %v", urlName, quote(url), err)
-		}
-	default:
-		return img, ""
-	}
-	if urlDigest != "" && urlDigest != digest {
-		note = fmt.Sprintf("result %s %s has another digest than %s; %s used", urlName, quote(url), digestName, digestName)
-	}
-	img.Image, img.Digest = repo+"@"+digest, digest
-	return img, note
-}
-
-// firstImage returns the first well-formed repo@digest entry of an IMAGES result, noting
-// the malformed ones before it.
-func firstImage(list string) (imageRef, []string) {
-	var notes []string
-	empty := true
-	for _, entry := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == '\n' }) {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		empty = false
-		base, digest, ok := strings.Cut(entry, "@")
-		if !ok {
-			notes = append(notes, fmt.Sprintf("result %s entry %s has no digest", imagesResult, quote(entry)))
-			continue
-		}
-		if _, err := name.NewDigest(entry); err != nil {
-			notes = append(notes, fmt.Sprintf("result %s entry %s is not repo@digest: %v", imagesResult, quote(entry), err))
-			continue
-		}
-		img := imageRef{Image: repository(base) + "@" + digest, Digest: digest}
-		if hasTag(base) {
-			img.Tag = base
-		}
-		return img, notes
-	}
-	if empty {
-		notes = append(notes, "result "+imagesResult+" is empty")
-	}
-	return imageRef{}, notes
-}
-
-// baseImage is the first result, then the first param, named by names: the run's before its
-// TaskRuns', and names in order within each run. Results come first because they are what
-// the build reports having used (often with a digest); params are what it was asked to use.
-// A param whose value is an image some step ran is a tool (the catalog buildah Task's
-// BUILDER_IMAGE is buildah itself) and is passed over.
-func baseImage(sources []runValues, names []string) (string, []string) {
-	var notes []string
-	tools := map[string]bool{}
-	for _, src := range sources {
-		for _, image := range src.toolImages {
-			tools[image] = true
-		}
-	}
-	pick := func(kind string, values func(runValues) []namedValue) string {
-		for _, src := range sources {
-			vals := values(src)
-			for _, n := range names {
-				for _, v := range vals {
-					if v.Name != n {
-						continue
-					}
-					image := strings.TrimSpace(v.Value)
-					switch {
-					case image == "":
-						continue
-					case kind == "param" && tools[image]:
-						notes = append(notes, fmt.Sprintf("%s: param %s %s is the image of a step, not a base image", src.from, n, quote(image)))
-						continue
-					}
-					if _, err := name.ParseReference(image); err != nil {
-						notes = append(notes, clip(fmt.Sprintf("%s: %s %s %s is not an image reference: %v", src.from, kind, n, quote(image), err)))
-						continue
-					}
-					return image
-				}
-			}
-		}
-		return ""
-	}
-	if image := pick("result", func(v runValues) []namedValue { return v.results }); image != "" {
-		return image, notes
-	}
-	return pick("param", func(v runValues) []namedValue { return v.params }), notes
-}
-
-// hasTag reports whether a reference without digest names a tag.
-func hasTag(ref string) bool {
-	i := strings.LastIndex(ref, ":")
-	return i > strings.LastIndex(ref, "/")
-}
-
-// badName describes why a reference was refused.
-func badName(err error) string {
-	if err == nil {
-		return "empty digest after @"
-	}
-	return err.Error()
 }
 
 // quote quotes an outside value for a note, cut to maxQuoted bytes.
@@ -706,8 +548,8 @@ type step struct{ name, container string }
 // Being refused pods or pods/log is an error naming the permission: a Task without it would
 // otherwise miss every log quietly.
 func tektonLog(ctx context.Context, c Clients, rec *Record, sections []logSection, path string) error {
-	if c.Objects == nil || c.Logs == nil {
-		return errors.New("no Kubernetes client for the pod logs")
+	if c.Logs == nil {
+		return noLog(rec, path, noSavedLogs)
 	}
 	l, err := createLog(path, rec.BaseImage == "")
 	if err != nil {

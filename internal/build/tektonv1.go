@@ -109,10 +109,21 @@ type taskSpec struct {
 	StepTemplate *container  `json:"stepTemplate,omitempty"`
 }
 
-// container is a step, sidecar or step template: only its name and image are read.
+// container is a step, sidecar or step template: its name and image, and the command,
+// script and env in which some Tasks name their base image.
 type container struct {
-	Name  string `json:"name,omitempty"`
-	Image string `json:"image,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	Image   string   `json:"image,omitempty"`
+	Command []string `json:"command,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	Script  string   `json:"script,omitempty"`
+	Env     []envVar `json:"env,omitempty"`
+}
+
+// envVar is an env var of a container; one set from a Secret, ConfigMap or field has no value.
+type envVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
 }
 
 // condition is a knative condition of a run's status.

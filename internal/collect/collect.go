@@ -62,12 +62,24 @@ type Options struct {
 	// BaseImageFrom names Tekton results/params holding the base image: nil for
 	// build.DefaultBaseImageFrom, empty (not nil) for none, the log only.
 	BaseImageFrom []string
+	// DefaultRegistry qualifies image references without a registry host; empty: they
+	// are left out with a note.
+	DefaultRegistry string
+	// FromFile reads the build from saved objects (a path, or StdinPath) instead of a
+	// cluster; BuildRef or Kind/Namespace/Name then choose among its builds, when it holds
+	// several. A BuildRef that names an existing file, or StdinPath, is read the same way.
+	FromFile string
 	// REST, when set, is used instead of loading a configuration (tests, the watcher).
 	REST *rest.Config
 }
 
+// StdinPath as FromFile reads the saved objects from standard input.
+const StdinPath = "-"
+
 // Streams are the outputs of a run.
 type Streams struct {
+	// Stdin is read for FromFile StdinPath.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Logger *slog.Logger
 }
@@ -106,29 +118,21 @@ func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
 	if o.Timeout < 0 {
 		return nil, usage.Errorf("--timeout must not be negative")
 	}
+	if err := build.ValidateDefaultRegistry(o.DefaultRegistry); err != nil {
+		return nil, usage.Errorf("--default-registry: %w", err)
+	}
 	results, err := result.NewWriter(o.ResultsDir)
 	if err != nil {
 		return nil, usage.Errorf("--results-dir: %w", err)
 	}
-	cfg, ns := o.REST, "default"
-	if cfg == nil {
-		loaded, err := kube.Load(o.Kubeconfig)
-		if err != nil {
-			return nil, usage.Wrap(err)
-		}
-		cfg, ns = loaded.REST, loaded.Namespace
-	}
-	ref, err := o.ref(ns)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := build.NewClients(cfg)
+	clients, ref, err := o.source(s.Stdin)
 	if err != nil {
 		return nil, err
 	}
 	logFile := logPath(o.LogFile)
-	s.Logger.DebugContext(ctx, "collecting", "build", ref.String(), "log_file", logFile)
-	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile, ScanLog: true, Wait: o.Wait, Timeout: o.Timeout, BaseImageFrom: o.BaseImageFrom})
+	s.Logger.DebugContext(ctx, "collecting", "build", ref.String(), "log_file", logFile, "from_file", o.FromFile)
+	rec, err := build.Collect(ctx, clients, ref, build.Options{LogFile: logFile, ScanLog: true, Wait: o.Wait, Timeout: o.Timeout,
+		BaseImageFrom: o.BaseImageFrom, DefaultRegistry: o.DefaultRegistry})
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +147,54 @@ func Run(ctx context.Context, o Options, s Streams) (*build.Record, error) {
 		return rec, err
 	}
 	return rec, report(s.Stdout, o.Format, rec)
+}
+
+// source works out where the build is read and which one: a cluster, or saved objects.
+func (o *Options) source(stdin io.Reader) (build.Clients, build.Ref, error) {
+	if o.FromFile == "" && build.IsSavedPath(o.BuildRef) {
+		o.FromFile, o.BuildRef = o.BuildRef, ""
+	}
+	if o.FromFile != "" {
+		return o.saved(stdin)
+	}
+	cfg, ns := o.REST, "default"
+	if cfg == nil {
+		loaded, err := kube.Load(o.Kubeconfig)
+		if err != nil {
+			return build.Clients{}, build.Ref{}, usage.Wrap(err)
+		}
+		cfg, ns = loaded.REST, loaded.Namespace
+	}
+	ref, err := o.ref(ns)
+	if err != nil {
+		return build.Clients{}, build.Ref{}, err
+	}
+	clients, err := build.NewClients(cfg)
+	return clients, ref, err
+}
+
+// saved reads the saved objects of o.FromFile and picks the build to collect.
+func (o *Options) saved(stdin io.Reader) (build.Clients, build.Ref, error) {
+	if o.Wait {
+		return build.Clients{}, build.Ref{}, usage.Errorf("--wait and --from-file conflict: a saved build does not change")
+	}
+	saved, err := build.ReadSavedFile(o.FromFile, stdin, o.Namespace)
+	if err != nil {
+		return build.Clients{}, build.Ref{}, usage.Errorf("--from-file: %w", err)
+	}
+	kind, ns, name := build.Kind(strings.ToLower(o.Kind)), o.Namespace, o.Name
+	if o.BuildRef != "" {
+		ref, err := build.ParseRef(o.BuildRef)
+		if err != nil {
+			return build.Clients{}, build.Ref{}, usage.Errorf("--build-ref: %w", err)
+		}
+		kind, ns, name = ref.Kind, ref.Namespace, ref.Name
+	}
+	ref, err := saved.Pick(kind, ns, name)
+	if err != nil {
+		return build.Clients{}, build.Ref{}, usage.Errorf("--from-file: %w", err)
+	}
+	return saved.Clients(), ref, nil
 }
 
 // logPath is the file the log is written to: path itself, or LogFileName in it when path

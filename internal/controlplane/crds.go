@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,93 @@ func TektonCRDs(ctx context.Context) ([][]byte, error) {
 		docs = append(docs, data)
 	}
 	return docs, nil
+}
+
+// ShipwrightModule and ShipwrightVersion are the module whose own CRDs are installed for
+// Shipwright BuildRuns. The module is not a dependency of ours (collecting mirrors the few
+// fields it reads), so its version is named here and fetched with go mod download.
+const (
+	ShipwrightModule  = "github.com/shipwright-io/build"
+	ShipwrightVersion = "v0.17.0"
+)
+
+// ShipwrightCRDs returns Shipwright's CRDs (deploy/crds: Build, BuildRun, BuildStrategy,
+// ClusterBuildStrategy) from the module cache, downloading the module when it is not there.
+// They are changed in two ways, for an API server without Shipwright's webhook: only the
+// v1beta1 version is kept (v1alpha1 is dropped), and spec.conversion is strategy None.
+func ShipwrightCRDs(ctx context.Context) ([][]byte, error) {
+	root, err := modroot.Find()
+	if err != nil {
+		return nil, err
+	}
+	mod := ShipwrightModule + "@" + ShipwrightVersion
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jsonErr := json.Unmarshal(out, &info); jsonErr == nil && info.Error != "" {
+		err = errors.New(info.Error)
+	}
+	if err != nil || info.Dir == "" {
+		return nil, fmt.Errorf("downloading %s into the module cache (go mod download %s; it needs the module proxy): %w", mod, mod, errors.Join(err, exitStderr(err)))
+	}
+	dir := filepath.Join(info.Dir, "deploy", "crds")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no CRDs in %s", dir)
+	}
+	sort.Strings(files)
+	var docs [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := v1beta1Only(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		docs = append(docs, doc)
+	}
+	return docs, nil
+}
+
+// v1beta1Only rewrites one Shipwright CRD for an API server without Shipwright's conversion
+// webhook: only its v1beta1 version, and no conversion.
+func v1beta1Only(data []byte) ([]byte, error) {
+	var crd unstructured.Unstructured
+	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&crd.Object); err != nil {
+		return nil, fmt.Errorf("decoding the CRD: %w", err)
+	}
+	versions, _, err := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	if err != nil {
+		return nil, fmt.Errorf("reading the CRD's versions: %w", err)
+	}
+	var kept []any
+	for _, v := range versions {
+		if m, ok := v.(map[string]any); ok && m["name"] == "v1beta1" {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("CRD %s has no v1beta1 version", crd.GetName())
+	}
+	if err := unstructured.SetNestedSlice(crd.Object, kept, "spec", "versions"); err != nil {
+		return nil, err
+	}
+	if err := unstructured.SetNestedField(crd.Object, map[string]any{"strategy": "None"}, "spec", "conversion"); err != nil {
+		return nil, err
+	}
+	return json.Marshal(crd.Object)
+}
+
+// exitStderr is what a failed go command said on stderr, nil for other errors.
+func exitStderr(err error) error {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+		return errors.New(strings.TrimSpace(string(exit.Stderr)))
+	}
+	return nil
 }
 
 // InstallCRDs creates (or replaces) every CustomResourceDefinition in the YAML documents

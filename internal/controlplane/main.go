@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-// Main starts one control plane with the Tekton and OpenShift CRDs for a test package, runs
-// its tests, and stops it whatever their outcome. Call it from TestMain:
+// Main starts one control plane with the Tekton, OpenShift and Shipwright CRDs for a test
+// package, runs its tests, and stops it whatever their outcome. Call it from TestMain:
 //
 //	var cp *controlplane.ControlPlane
 //	func TestMain(m *testing.M) { os.Exit(controlplane.Main(context.Background(), m, &cp)) }
@@ -38,7 +39,12 @@ func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
 		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
 		return 1
 	}
-	if err := started.InstallCRDs(ctx, append(tekton, openshift...)...); err != nil {
+	shipwright, err := ShipwrightCRDs(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
+		return 1
+	}
+	if err := started.InstallCRDs(ctx, slices.Concat(tekton, openshift, shipwright)...); err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
 		return 1
 	}

@@ -77,6 +77,13 @@ type Options struct {
 	// BuildRef (kind/namespace/name) makes Run read the build itself: its log when no
 	// BuildLogFile is given, its images when none are given, and the origin.
 	BuildRef string
+	// FromFile reads the build from saved objects (a path, or StdinPath) instead of a
+	// cluster, as collect-build --from-file does; BuildRef then chooses among its builds.
+	// A BuildRef that names an existing file, or StdinPath, is read the same way.
+	FromFile string
+	// DefaultRegistry qualifies the build's image references that name no registry host;
+	// empty: they are left out.
+	DefaultRegistry string
 	// Kubeconfig is used with BuildRef; empty: in-cluster or the default loading rules.
 	Kubeconfig string
 	// REST, when set, is used with BuildRef instead of loading a configuration.
@@ -135,8 +142,14 @@ func (o *Options) Validate() error {
 		if _, err := build.ParseRef(o.BuildRef); err != nil {
 			return usage.Errorf("--build-ref: %w", err)
 		}
-	} else if !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
+	} else if o.FromFile == "" && !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
 		return usage.Errorf("nothing to submit: --base-image, --output-image, --build-log-file and --build-ref are all empty or disabled by --no-base, --no-output and --no-build-log")
+	}
+	if o.FromFile == StdinPath && o.BuildLogFile == StdinPath {
+		return usage.Errorf("--from-file and --build-log-file cannot both read standard input")
+	}
+	if err := build.ValidateDefaultRegistry(o.DefaultRegistry); err != nil {
+		return usage.Errorf("--default-registry: %w", err)
 	}
 	if o.EnvironmentType != thoth.EnvironmentRuntime && o.EnvironmentType != thoth.EnvironmentBuildtime {
 		return usage.Errorf("--environment-type must be %s or %s, not %q", thoth.EnvironmentRuntime, thoth.EnvironmentBuildtime, o.EnvironmentType)
@@ -178,6 +191,9 @@ func (o *Options) Validate() error {
 // Run validates o, submits the build and reports the analysis ids on s.Stdout and in the
 // results directory. Results are written only after Thoth accepted the submission.
 func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
+	if o.FromFile == "" && build.IsSavedPath(o.BuildRef) {
+		o.FromFile, o.BuildRef = o.BuildRef, ""
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -186,14 +202,14 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 		return nil, usage.Errorf("--results-dir: %w", err)
 	}
 	var logMeta logKind
-	if o.BuildRef != "" {
-		cleanup, err := fromBuild(ctx, &o, &logMeta, s.Logger)
+	if o.BuildRef != "" || o.FromFile != "" {
+		cleanup, err := fromBuild(ctx, &o, &logMeta, s)
 		if err != nil {
 			return nil, err
 		}
 		defer cleanup()
 		if !o.sendsBase() && !o.sendsOutput() && !o.sendsLog() {
-			return nil, usage.Errorf("nothing to submit: build %s has no base image, no output image and no log (or they are disabled by --no-*)", o.BuildRef)
+			return nil, usage.Errorf("nothing to submit: build %s has no base image, no output image and no log (or they are disabled by --no-*)", o.Origin)
 		}
 	}
 	req := thoth.BuildAnalysisRequest{
@@ -284,27 +300,32 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 // logKind names the log document Thoth receives.
 type logKind struct{ apiVersion, kind string }
 
+// buildLogKind names the log of a kind of build for Thoth (build_log apiversion and kind,
+// free strings in its OpenAPI document): OpenShift's own BuildLog, else the API version of
+// the build object and its kind with "Log". The zero value lets the thoth client use its
+// default, OpenShift's.
+func buildLogKind(k build.Kind) logKind {
+	switch k {
+	case build.KindPipelineRun:
+		return logKind{"tekton.dev/v1", "PipelineRunLog"}
+	case build.KindTaskRun:
+		return logKind{"tekton.dev/v1", "TaskRunLog"}
+	case build.KindBuildRun:
+		return logKind{"shipwright.io/v1beta1", "BuildRunLog"}
+	}
+	return logKind{}
+}
+
 // fromBuild reads the build o.BuildRef names and fills in what o lacks: the log (into a
 // temporary file, removed by the returned cleanup), the images and the origin.
-func fromBuild(ctx context.Context, o *Options, meta *logKind, logger *slog.Logger) (func(), error) {
-	ref, err := build.ParseRef(o.BuildRef)
-	if err != nil {
-		return nil, usage.Errorf("--build-ref: %w", err)
-	}
-	cfg := o.REST
-	if cfg == nil {
-		loaded, err := kube.Load(o.Kubeconfig)
-		if err != nil {
-			return nil, usage.Wrap(err)
-		}
-		cfg = loaded.REST
-	}
-	clients, err := build.NewClients(cfg)
+func fromBuild(ctx context.Context, o *Options, meta *logKind, s Streams) (func(), error) {
+	logger := s.Logger
+	clients, ref, err := o.buildSource(s.Stdin)
 	if err != nil {
 		return nil, err
 	}
 	cleanup := func() {}
-	opts := build.Options{}
+	opts := build.Options{DefaultRegistry: o.DefaultRegistry}
 	if o.BuildLogFile == "" && !o.NoBuildLog {
 		f, err := os.CreateTemp("", "build-log-*")
 		if err != nil {
@@ -335,11 +356,40 @@ func fromBuild(ctx context.Context, o *Options, meta *logKind, logger *slog.Logg
 	if o.Origin == "" {
 		o.Origin = ref.String()
 	}
-	if ref.Kind != build.KindBuild {
-		meta.apiVersion, meta.kind = "tekton.dev/v1", map[build.Kind]string{build.KindPipelineRun: "PipelineRunLog", build.KindTaskRun: "TaskRunLog"}[ref.Kind]
-	}
+	*meta = buildLogKind(ref.Kind)
 	logger.DebugContext(ctx, "read the build", "build", ref.String(), "phase", rec.Phase, "base_image", rec.BaseImage, "output_image", rec.OutputImage)
 	return cleanup, nil
+}
+
+// buildSource says where the build is read, a cluster or saved objects, and which it is.
+func (o *Options) buildSource(stdin io.Reader) (build.Clients, build.Ref, error) {
+	var ref build.Ref
+	if o.BuildRef != "" {
+		var err error
+		if ref, err = build.ParseRef(o.BuildRef); err != nil {
+			return build.Clients{}, build.Ref{}, usage.Errorf("--build-ref: %w", err)
+		}
+	}
+	if o.FromFile != "" {
+		saved, err := build.ReadSavedFile(o.FromFile, stdin, "")
+		if err != nil {
+			return build.Clients{}, build.Ref{}, usage.Errorf("--from-file: %w", err)
+		}
+		if ref, err = saved.Pick(ref.Kind, ref.Namespace, ref.Name); err != nil {
+			return build.Clients{}, build.Ref{}, usage.Errorf("--from-file: %w", err)
+		}
+		return saved.Clients(), ref, nil
+	}
+	cfg := o.REST
+	if cfg == nil {
+		loaded, err := kube.Load(o.Kubeconfig)
+		if err != nil {
+			return build.Clients{}, build.Ref{}, usage.Wrap(err)
+		}
+		cfg = loaded.REST
+	}
+	clients, err := build.NewClients(cfg)
+	return clients, ref, err
 }
 
 // outputCopy names the copy of the output image that mirror-image made in pushRegistry

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ type MainOptions struct {
 
 // Env is what Main started for a test package.
 type Env struct {
-	// CP is the control plane, with Tekton's and OpenShift's CRDs.
+	// CP is the control plane, with Tekton's, OpenShift's and Shipwright's CRDs.
 	CP *controlplane.ControlPlane
 	// Front serves build and pod logs in front of CP; steps talk to the cluster through it.
 	Front *controlplane.LogFront
@@ -169,9 +170,11 @@ func start(ctx context.Context, opts MainOptions) (env *Env, stop func() error, 
 	stops = append(stops, cp.Stop)
 	tekton, err := controlplane.TektonCRDs(ctx)
 	if err == nil {
-		var openshift [][]byte
+		var openshift, shipwright [][]byte
 		if openshift, err = controlplane.OpenShiftCRDs(); err == nil {
-			err = cp.InstallCRDs(ctx, append(tekton, openshift...)...)
+			if shipwright, err = controlplane.ShipwrightCRDs(ctx); err == nil {
+				err = cp.InstallCRDs(ctx, slices.Concat(tekton, openshift, shipwright)...)
+			}
 		}
 	}
 	if err != nil {

@@ -309,7 +309,7 @@ func TestPipelineUsesTheWatcherContract(t *testing.T) {
 		Workspaces: []string{"build-log", "src-registry-auth", "dst-registry-auth", "registry-ca", "thoth-ca"},
 	}
 	defaults := map[string]string{"push-registry": "", "push-mode": "default", "environment-type": "runtime", "origin": "",
-		"base-image-from": "BASE_IMAGE,BUILDER_IMAGE,FROM", "no-base": "false", "no-output": "false", "no-build-log": "false",
+		"base-image-from": "BASE_IMAGES_DIGESTS,BASE_IMAGE,BUILDER_IMAGE,FROM,RUN_IMAGE,CNB_RUN_IMAGE,KO_DEFAULTBASEIMAGE,builder-image,from", "no-base": "false", "no-output": "false", "no-build-log": "false",
 		"debug": "false", "force": "false", "pass-token": "false", "no-tls-verify": "false",
 		"no-src-registry-tls-verify": "false", "no-dst-registry-tls-verify": "false", "insecure-registries": ""}
 	for _, tc := range []struct {

@@ -35,6 +35,9 @@ type Analysis struct {
 	ThothHost       string
 	PushRegistry    string
 	PushMode        string
+	// DefaultRegistry qualifies the builds' image references that name no registry host
+	// (the Pipeline's default-registry param); empty: they are left out.
+	DefaultRegistry string
 	EnvironmentType string
 	// Cluster names the watched cluster in each run's origin ("CLUSTER/namespace/name").
 	Cluster                                        string
@@ -190,6 +193,9 @@ func (c *Config) ValidateFlags() error {
 	}
 	if c.SyncWorkers < 1 {
 		return usage.Errorf("--sync-workers must be at least 1, not %d", c.SyncWorkers)
+	}
+	if err := build.ValidateDefaultRegistry(c.Analysis.DefaultRegistry); err != nil {
+		return usage.Errorf("--default-registry: %w", err)
 	}
 	if c.Analysis.ThothHost == "" {
 		return usage.Errorf("--thoth-api-host is required (or THOTH_USER_API_HOST)")

@@ -224,11 +224,12 @@ func submitOptions(cfg *Config, origin string) submit.Options {
 		MaxBodyBytes: thoth.DefaultMaxBodyBytes,
 		NoBase:       a.NoBase, NoOutput: a.NoOutput, NoBuildLog: a.NoBuildLog,
 		EnvironmentType: a.EnvironmentType, Origin: origin, Debug: a.Debug, Force: a.Force,
-		BaseRegistry:   submit.Registry{AuthFile: cfg.SrcAuthFile, NoTLSVerify: a.NoSrcRegistryTLSVerify},
-		OutputRegistry: submit.Registry{AuthFile: cfg.DstAuthFile, NoTLSVerify: a.NoDstRegistryTLSVerify},
-		PassToken:      a.PassToken,
-		Format:         submit.FormatText,
-		UserAgent:      "build-watcher",
+		BaseRegistry:    submit.Registry{AuthFile: cfg.SrcAuthFile, NoTLSVerify: a.NoSrcRegistryTLSVerify},
+		OutputRegistry:  submit.Registry{AuthFile: cfg.DstAuthFile, NoTLSVerify: a.NoDstRegistryTLSVerify},
+		PassToken:       a.PassToken,
+		DefaultRegistry: a.DefaultRegistry,
+		Format:          submit.FormatText,
+		UserAgent:       "build-watcher",
 	}
 	if opts.EnvironmentType == "" {
 		opts.EnvironmentType = thoth.EnvironmentRuntime
@@ -259,7 +260,7 @@ func analysisIDs(r *thoth.BuildAnalysisResponse) map[string]string {
 
 // mirror copies the build's output image to the push registry; "" when it has none.
 func (l *localExecutor) mirror(ctx context.Context, b *Build) (string, error) {
-	rec, err := build.Collect(ctx, l.clients.Collect, b.Ref, build.Options{})
+	rec, err := build.Collect(ctx, l.clients.Collect, b.Ref, build.Options{DefaultRegistry: l.cfg.Analysis.DefaultRegistry})
 	if err != nil {
 		return "", fmt.Errorf("collecting %s: %w", b.Ref, err)
 	}

@@ -37,6 +37,9 @@ func (c *Config) analysisParams(b *Build) pipelinev1.Params {
 	if a.PushRegistry != "" {
 		params = append(params, str("push-registry", a.PushRegistry))
 	}
+	if a.DefaultRegistry != "" {
+		params = append(params, str("default-registry", a.DefaultRegistry))
+	}
 	if a.PushMode != "" {
 		params = append(params, str("push-mode", a.PushMode))
 	}

@@ -13,7 +13,11 @@ import (
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"knative.dev/pkg/apis"
@@ -50,6 +54,8 @@ func apiOf(k build.Kind) kindAPI {
 		return kindAPI{"build.openshift.io/v1", "Build", "builds"}
 	case build.KindPipelineRun:
 		return kindAPI{"tekton.dev/v1", "PipelineRun", "pipelineruns"}
+	case build.KindBuildRun:
+		return kindAPI{"shipwright.io/v1beta1", "BuildRun", "buildruns"}
 	}
 	return kindAPI{"tekton.dev/v1", "TaskRun", "taskruns"}
 }
@@ -244,10 +250,99 @@ func taskRunBuild(obj any) (*Build, bool) {
 	return tektonBuild(build.KindTaskRun, &tr.ObjectMeta, tr.Status.GetCondition(apis.ConditionSucceeded), tr.Status.CompletionTime), true
 }
 
+// trimBuildRun is the informer transform for Shipwright BuildRuns, read as unstructured
+// objects: it keeps the metadata trimMeta keeps, the Succeeded condition and the
+// completion time.
+func trimBuildRun(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil // a tombstone
+	}
+	created, _, _ := unstructured.NestedFieldNoCopy(u.Object, "metadata", "creationTimestamp")
+	meta := map[string]any{
+		"name": u.GetName(), "namespace": u.GetNamespace(), "uid": string(u.GetUID()),
+		"resourceVersion": u.GetResourceVersion(), "creationTimestamp": created,
+	}
+	if own := ownAnnotations(u.GetAnnotations()); own != nil {
+		annotations := make(map[string]any, len(own))
+		for k, v := range own {
+			annotations[k] = v
+		}
+		meta["annotations"] = annotations
+	}
+	status := map[string]any{}
+	if c := buildRunCondition(u); c != nil {
+		status["conditions"] = []any{c}
+	}
+	if t, ok, _ := unstructured.NestedString(u.Object, "status", "completionTime"); ok {
+		status["completionTime"] = t
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": u.GetAPIVersion(), "kind": u.GetKind(), "metadata": meta, "status": status,
+	}}, nil
+}
+
+// buildRunCondition is a BuildRun's Succeeded condition, nil when it has none.
+func buildRunCondition(u *unstructured.Unstructured) map[string]any {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == string(apis.ConditionSucceeded) {
+			return m
+		}
+	}
+	return nil
+}
+
+func buildRunBuild(obj any) (*Build, bool) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, false
+	}
+	out := &Build{
+		Ref: build.Ref{Kind: build.KindBuildRun, Namespace: u.GetNamespace(), Name: u.GetName()},
+		UID: u.GetUID(), ResourceVersion: u.GetResourceVersion(), Annotations: ownAnnotations(u.GetAnnotations()),
+		Finished: u.GetCreationTimestamp().Time,
+	}
+	var status, reason string
+	if c := buildRunCondition(u); c != nil {
+		status, _ = c["status"].(string)
+		reason, _ = c["reason"].(string)
+	}
+	if phase, done := build.ShipwrightPhase(corev1.ConditionStatus(status), reason); done {
+		out.Phase = phase
+		if s, ok, _ := unstructured.NestedString(u.Object, "status", "completionTime"); ok {
+			if t, err := time.Parse(time.RFC3339, s); err == nil {
+				out.Finished = t
+			}
+		}
+	}
+	return out, true
+}
+
+// groupVersionREST is a REST client of one API group and version for objects the watcher
+// reads as unstructured (Shipwright's): the annotation patches go through it.
+func groupVersionREST(cfg *rest.Config, groupVersion string) (rest.Interface, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("no client configuration for %s", groupVersion)
+	}
+	gv, err := schema.ParseGroupVersion(groupVersion)
+	if err != nil {
+		return nil, err
+	}
+	c := dynamic.ConfigFor(cfg)
+	c.GroupVersion, c.APIPath = &gv, "/apis"
+	client, err := rest.RESTClientFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("making the %s client: %w", groupVersion, err)
+	}
+	return client, nil
+}
+
 // sourceFactories holds the informer factories of the watched namespaces.
 type sourceFactories struct {
-	builds map[string]buildinformers.SharedInformerFactory
-	tekton map[string]tektoninformers.SharedInformerFactory
+	builds  map[string]buildinformers.SharedInformerFactory
+	tekton  map[string]tektoninformers.SharedInformerFactory
+	dynamic map[string]dynamicinformer.DynamicSharedInformerFactory
 }
 
 func (f *sourceFactories) start(stop <-chan struct{}) {
@@ -256,6 +351,9 @@ func (f *sourceFactories) start(stop <-chan struct{}) {
 	}
 	for _, t := range f.tekton {
 		t.Start(stop)
+	}
+	for _, d := range f.dynamic {
+		d.Start(stop)
 	}
 }
 
@@ -266,6 +364,9 @@ func (f *sourceFactories) shutdown() {
 	for _, t := range f.tekton {
 		t.Shutdown()
 	}
+	for _, d := range f.dynamic {
+		d.Shutdown()
+	}
 }
 
 // newSources makes the informers of the watched kinds in the watched namespaces.
@@ -275,8 +376,9 @@ func newSources(c Clients, cfg *Config) ([]*source, *sourceFactories, error) {
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	facts := &sourceFactories{
-		builds: map[string]buildinformers.SharedInformerFactory{},
-		tekton: map[string]tektoninformers.SharedInformerFactory{},
+		builds:  map[string]buildinformers.SharedInformerFactory{},
+		tekton:  map[string]tektoninformers.SharedInformerFactory{},
+		dynamic: map[string]dynamicinformer.DynamicSharedInformerFactory{},
 	}
 	// Our own analysis runs are never builds to analyse.
 	selector := LabelManagedBy + "!=" + ManagedBy
@@ -313,6 +415,21 @@ func newSources(c Clients, cfg *Config) ([]*source, *sourceFactories, error) {
 						return nil, nil, err
 					}
 				}
+			case build.KindBuildRun:
+				if c.Collect.Objects == nil {
+					return nil, nil, fmt.Errorf("watching %s: no dynamic client", kind)
+				}
+				api := apiOf(kind)
+				gv, err := schema.ParseGroupVersion(api.groupVersion)
+				if err != nil {
+					return nil, nil, err
+				}
+				f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.Collect.Objects, cfg.Resync, ns, nil)
+				facts.dynamic[ns] = f
+				inf = f.ForResource(gv.WithResource(api.resource)).Informer()
+				if err := inf.SetTransform(trimBuildRun); err != nil {
+					return nil, nil, err
+				}
 			default:
 				return nil, nil, fmt.Errorf("unknown build kind %q", kind)
 			}
@@ -326,6 +443,12 @@ func newSources(c Clients, cfg *Config) ([]*source, *sourceFactories, error) {
 			s.toBuild, s.rest = pipelineRunBuild, c.Tekton.TektonV1().RESTClient()
 		case build.KindTaskRun:
 			s.toBuild, s.rest = taskRunBuild, c.Tekton.TektonV1().RESTClient()
+		case build.KindBuildRun:
+			s.toBuild = buildRunBuild
+			var err error
+			if s.rest, err = groupVersionREST(c.REST, s.api.groupVersion); err != nil {
+				return nil, nil, err
+			}
 		}
 		sources = append(sources, s)
 	}
