@@ -525,3 +525,77 @@ func TestRunPushRegistryNamesMirrorsCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestRunFromFile submits a saved build, read from a file (as --from-file or as the
+// --build-ref) or from standard input: its images and origin, no log.
+func TestRunFromFile(t *testing.T) {
+	const digest = "sha256:9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d"
+	saved := `apiVersion: build.openshift.io/v1
+kind: Build
+metadata: {name: app-4, namespace: team}
+spec:
+  strategy:
+    type: Source
+    sourceStrategy: {from: {kind: DockerImage, name: "` + baseRef + `"}}
+status:
+  phase: Complete
+  outputDockerImageReference: team/app:4
+`
+	path := writeFile(t, "app-4.yaml", saved)
+	srv := thothtest.NewTestServer(t, thothtest.Options{})
+	tests := []struct {
+		name  string
+		edit  func(*Options)
+		stdin string
+		// output is the output image sent, "" for none.
+		output string
+	}{
+		{"--from-file", func(o *Options) { o.FromFile = path }, "", ""},
+		{"--build-ref names the file", func(o *Options) { o.BuildRef = path; o.DefaultRegistry = "registry.example.com" }, "", "registry.example.com/team/app:4"},
+		{"standard input, chosen by --build-ref", func(o *Options) { o.FromFile, o.BuildRef = StdinPath, "build/team/app-4" }, saved, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(srv.URL())
+			tt.edit(&o)
+			var r run
+			if _, err := Run(t.Context(), o, r.streams(tt.stdin)); err != nil {
+				t.Fatalf("%v (logs %s)", err, r.logs.String())
+			}
+			last := srv.Requests()[len(srv.Requests())-1]
+			var body struct {
+				BaseImage   string         `json:"base_image"`
+				OutputImage string         `json:"output_image"`
+				BuildLog    map[string]any `json:"build_log"`
+			}
+			if err := json.Unmarshal(last.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if body.BaseImage != baseRef || body.OutputImage != tt.output || body.BuildLog["log"] != nil || last.Query.Get("origin") != "build/team/app-4" {
+				t.Errorf("sent base %q, output %q, log %v, origin %q", body.BaseImage, body.OutputImage, body.BuildLog, last.Query.Get("origin"))
+			}
+			if !strings.Contains(r.logs.String(), "saved object, which holds no logs") {
+				t.Errorf("logs do not say the log is missing: %s", r.logs.String())
+			}
+		})
+	}
+	for _, bad := range []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"both on stdin", func(o *Options) { o.FromFile, o.BuildLogFile = StdinPath, StdinPath }, "cannot both read standard input"},
+		{"missing file", func(o *Options) { o.FromFile = path + ".gone" }, "--from-file: opening the saved objects"},
+		{"another build", func(o *Options) { o.FromFile, o.BuildRef = path, "build/team/app-5" }, "holds no build in namespace team named app-5"},
+		{"bad default registry", func(o *Options) { o.FromFile, o.DefaultRegistry = path, "registry" }, "--default-registry"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			o := options(srv.URL())
+			bad.edit(&o)
+			var r run
+			if _, err := Run(t.Context(), o, r.streams("")); !errors.Is(err, usage.ErrBadInput) || !strings.Contains(err.Error(), bad.want) {
+				t.Errorf("err = %v, want bad input saying %q", err, bad.want)
+			}
+		})
+	}
+}
