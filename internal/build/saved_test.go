@@ -262,7 +262,7 @@ func TestSavedTektonConversion(t *testing.T) {
 			var old, converted runtime.Object
 			switch o := obj.(type) {
 			case *pipelinev1.PipelineRun:
-				b := &v1beta1.PipelineRun{}
+				b := &v1beta1.PipelineRun{} //lint:ignore SA1019 the v1beta1 form is what is tested
 				if err := b.ConvertFrom(ctx, o); err != nil {
 					t.Fatal(err)
 				}
@@ -272,7 +272,7 @@ func TestSavedTektonConversion(t *testing.T) {
 				}
 				old, converted = b, back
 			case *pipelinev1.TaskRun:
-				b := &v1beta1.TaskRun{}
+				b := &v1beta1.TaskRun{} //lint:ignore SA1019 the v1beta1 form is what is tested
 				if err := b.ConvertFrom(ctx, o); err != nil {
 					t.Fatal(err)
 				}
@@ -423,7 +423,7 @@ func v1beta1JSON(t *testing.T, kind Kind, u *unstructured.Unstructured) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := &v1beta1.PipelineRun{}
+		b := &v1beta1.PipelineRun{} //lint:ignore SA1019 the v1beta1 form is what is tested
 		if err := b.ConvertFrom(t.Context(), pr); err != nil {
 			t.Fatal(err)
 		}
@@ -434,7 +434,7 @@ func v1beta1JSON(t *testing.T, kind Kind, u *unstructured.Unstructured) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := &v1beta1.TaskRun{}
+		b := &v1beta1.TaskRun{} //lint:ignore SA1019 the v1beta1 form is what is tested
 		if err := b.ConvertFrom(t.Context(), tr); err != nil {
 			t.Fatal(err)
 		}

@@ -336,7 +336,7 @@ func buildRunBase(br *buildRun) (string, []string) {
 			case p.Value != nil:
 				image = strings.TrimSpace(*p.Value)
 			case p.ConfigMapValue != nil:
-				notes = append(notes, fmt.Sprintf("%s param %s comes from ConfigMap %s key %s, which is not read", src.from, n, p.ConfigMapValue.Name, p.ConfigMapValue.Key))
+				notes = append(notes, clip(fmt.Sprintf("%s param %s comes from ConfigMap %s key %s, which is not read", src.from, n, quote(p.ConfigMapValue.Name), quote(p.ConfigMapValue.Key))))
 			case p.SecretValue != nil:
 				notes = append(notes, fmt.Sprintf("%s param %s comes from a Secret, which is not read", src.from, n))
 			}
@@ -384,7 +384,7 @@ func buildRunExecutor(br *buildRun) (kind, name string) {
 // and listed in Record.Log.Missing.
 func buildRunLog(ctx context.Context, c Clients, rec *Record, br *buildRun, path string) error {
 	if c.Logs == nil {
-		return errors.New("no Kubernetes client for the pod logs")
+		return noLog(rec, path, noSavedLogs) // a saved object (ReadSaved)
 	}
 	kind, executor := buildRunExecutor(br)
 	var (

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -645,7 +646,7 @@ func TestBuildRunBase(t *testing.T) {
 		{name: "configmap value",
 			br: buildRun{Spec: buildRunSpec{ParamValues: []shpParamValue{{Name: "builder-image", ConfigMapValue: &shpKeyRef{Name: "images", Key: "python"}}}},
 				Status: withBuild(value("builder-image", "quay.io/not/this:1"))},
-			wantNotes: []string{"spec.paramValues param builder-image comes from ConfigMap images key python"}},
+			wantNotes: []string{`spec.paramValues param builder-image comes from ConfigMap "images" key "python"`}},
 		{name: "not an image",
 			br:        buildRun{Status: withBuild(value("builder-image", "not an image"), value("from", "quay.io/a/base:1"))},
 			want:      "quay.io/a/base:1",
@@ -683,4 +684,41 @@ func TestBuildRunExecutor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzBuildRunImages feeds any output image, digest and base-image params to the BuildRun
+// readers: no panic, an output image only when it parses as a reference (with the digest
+// when one is reported), a base image only when it parses, and notes of bounded size.
+func FuzzBuildRunImages(f *testing.F) {
+	f.Add("quay.io/a/app:v1", shpDigest, "quay.io/s2i/python:3.11", "")
+	f.Add("registry.local:5000/b/app", "", "", "quay.io/a/base:1")
+	f.Add("quay.io/a/app@"+shpDigestArm, shpDigest, "not an image", "quay.io/a/base:1")
+	f.Add("Quay.io/UPPER CASE", "sha256:short", "", "")
+	f.Add("", shpDigest, "@", "::")
+	f.Fuzz(func(t *testing.T, image, digest, builder, from string) {
+		br := &buildRun{Status: buildRunStatus{
+			BuildSpec: &shpBuildSpec{Output: shpImage{Image: image}, ParamValues: []shpParamValue{{Name: "from", Value: &from}}},
+			Output:    &shpOutput{Digest: digest},
+		}, Spec: buildRunSpec{ParamValues: []shpParamValue{{Name: "builder-image", Value: &builder}}}}
+		out, notes := buildRunOutput(br)
+		if out.Image != "" {
+			if _, err := name.ParseReference(out.Image); err != nil {
+				t.Errorf("output image %q does not parse: %v", out.Image, err)
+			}
+			if out.Digest != "" && !strings.HasSuffix(out.Image, "@"+out.Digest) {
+				t.Errorf("output image %q lacks its digest %q", out.Image, out.Digest)
+			}
+		}
+		base, baseNotes := buildRunBase(br)
+		if base != "" {
+			if _, err := name.ParseReference(base); err != nil {
+				t.Errorf("base image %q does not parse: %v", base, err)
+			}
+		}
+		for _, n := range append(notes, baseNotes...) {
+			if len(n) > maxNote+len("…") {
+				t.Errorf("note of %d bytes: %q", len(n), n)
+			}
+		}
+	})
 }

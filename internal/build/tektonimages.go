@@ -185,9 +185,10 @@ func parseImageResults(results, params []namedValue) (images []imageRef, notes [
 			images = append(images, img)
 		}
 	}
-	_, hasURL := res[imageURLSuffix]
-	if digest, ok := res[imageDigestSuffix]; hasURL || ok {
-		add(digestImage(res, par, "", digest, "IMAGE", "image"))
+	if url, ok := res[imageURLSuffix]; ok {
+		add(imageFromPair("result "+imageURLSuffix, url, "result "+imageDigestSuffix, res[imageDigestSuffix]))
+	} else if digest, ok := res[imageDigestSuffix]; ok {
+		add(digestImage(par, imageDigestSuffix, digest, "IMAGE", "image"))
 	}
 	_, sourceBuild := res[sourceImagePrefix+imageURLSuffix]
 	if _, ok := res[sourceImagePrefix+imageDigestSuffix]; ok {
@@ -211,14 +212,14 @@ func parseImageResults(results, params []namedValue) (images []imageRef, notes [
 			add(imageFromPair("result "+r.Name, value, "result "+prefix+imageDigestSuffix, res[prefix+imageDigestSuffix]))
 		case r.Name == appImageDigestResult:
 			if _, ok := res["APP_"+imageURLSuffix]; !ok {
-				add(digestImage(res, par, r.Name, value, "APP_IMAGE"))
+				add(digestImage(par, r.Name, value, "APP_IMAGE"))
 			}
 		case r.Name == kanikoDigestResult:
-			add(digestImage(res, par, r.Name, value, "IMAGE"))
+			add(digestImage(par, r.Name, value, "IMAGE"))
 		case r.Name == shipwrightDigestResult:
-			add(digestImage(res, par, r.Name, value, shipwrightImageParam))
+			add(digestImage(par, r.Name, value, shipwrightImageParam))
 		case r.Name == imageRefResult && sourceBuild:
-			notes = append(notes, clip(fmt.Sprintf("result %s %s names the source image of a source build (the run reports SOURCE_IMAGE_URL), not the built image: skipped", imageRefResult, quote(value))))
+			notes = append(notes, clip(fmt.Sprintf("result %s %s names the source image of a source build (the run reports SOURCE_IMAGE_ results), not the built image: skipped", imageRefResult, quote(value))))
 		case r.Name == imageRefResult:
 			add(imageFromPair("result "+r.Name, value, "", ""))
 		case strings.HasSuffix(r.Name, artifactOutputsSuffix):
@@ -237,15 +238,9 @@ func parseImageResults(results, params []namedValue) (images []imageRef, notes [
 	return images, notes
 }
 
-// digestImage reads a digest result: with IMAGE_URL when the run reports it (digestName
-// ""), else in the repository of the first of the params named that is set.
-func digestImage(res, par map[string]string, digestName, digest string, paramNames ...string) (imageRef, string) {
-	if digestName == "" {
-		if url, ok := res[imageURLSuffix]; ok {
-			return imageFromPair("result "+imageURLSuffix, url, "result "+imageDigestSuffix, res[imageDigestSuffix])
-		}
-		digestName = imageDigestSuffix
-	}
+// digestImage reads a digest result that comes without a URL result: the digest in the
+// repository of the first of the params named that is set.
+func digestImage(par map[string]string, digestName, digest string, paramNames ...string) (imageRef, string) {
 	if digest == "" {
 		return imageRef{}, "result " + digestName + " is empty"
 	}
@@ -312,17 +307,10 @@ func artifactImage(resultName, value string) (imageRef, string) {
 		return imageRef{}, fmt.Sprintf("result %s marks uri %s as no build artifact (isBuildArtifact false): skipped", resultName, quote(uri))
 	case uri == "":
 		return imageRef{}, "result " + resultName + " has no uri"
-	case !hasRegistry(uri):
+	case !HasRegistry(uri):
 		return imageRef{}, fmt.Sprintf("result %s uri %s names no registry host, so it is not taken for an image", resultName, quote(uri))
 	}
 	return imageFromPair("result "+resultName+" uri", uri, "result "+resultName+" digest", digest)
-}
-
-// hasRegistry tells whether a reference starts with a registry host: a first path
-// component with a dot or a port, or localhost.
-func hasRegistry(ref string) bool {
-	host, _, ok := strings.Cut(ref, "/")
-	return ok && (strings.ContainsAny(host, ".:") || host == "localhost")
 }
 
 // firstImage returns the first well-formed repo@digest entry of an IMAGES result, noting
@@ -461,7 +449,7 @@ func baseImagesDigests(value string) (string, []string) {
 		}
 		ref = strings.TrimSuffix(ref, noneTag)
 		if _, err := name.NewDigest(ref + "@" + digest); err != nil {
-			notes = append(notes, fmt.Sprintf("line %d %s is not name:tag@digest: %v", i+1, quote(line), err))
+			notes = append(notes, clip(fmt.Sprintf("line %d %s is not name:tag@digest: %v", i+1, quote(line), err)))
 			continue
 		}
 		base = repository(ref) + "@" + digest

@@ -529,7 +529,6 @@ func TestRunPushRegistryNamesMirrorsCopy(t *testing.T) {
 // TestRunFromFile submits a saved build, read from a file (as --from-file or as the
 // --build-ref) or from standard input: its images and origin, no log.
 func TestRunFromFile(t *testing.T) {
-	const digest = "sha256:9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d"
 	saved := `apiVersion: build.openshift.io/v1
 kind: Build
 metadata: {name: app-4, namespace: team}

@@ -302,13 +302,13 @@ func TestPipelineUsesTheWatcherContract(t *testing.T) {
 	_, docs := shipped(t)
 	contract := Interface{
 		Params: []string{"build-ref", "thoth-api-host", "push-registry", "push-mode", "environment-type", "origin",
-			"base-image-from", "no-base", "no-output", "no-build-log", "debug", "force", "pass-token", "no-tls-verify",
+			"base-image-from", "default-registry", "no-base", "no-output", "no-build-log", "debug", "force", "pass-token", "no-tls-verify",
 			"no-src-registry-tls-verify", "no-dst-registry-tls-verify", "insecure-registries"},
 		Results: []string{"phase", "base-image", "output-image", "mirrored-image", "failure-summary",
 			"base-image-analysis-id", "output-image-analysis-id", "buildlog-analysis-id", "buildlog-document-id"},
 		Workspaces: []string{"build-log", "src-registry-auth", "dst-registry-auth", "registry-ca", "thoth-ca"},
 	}
-	defaults := map[string]string{"push-registry": "", "push-mode": "default", "environment-type": "runtime", "origin": "",
+	defaults := map[string]string{"push-registry": "", "default-registry": "", "push-mode": "default", "environment-type": "runtime", "origin": "",
 		"base-image-from": "BASE_IMAGES_DIGESTS,BASE_IMAGE,BUILDER_IMAGE,FROM,RUN_IMAGE,CNB_RUN_IMAGE,KO_DEFAULTBASEIMAGE,builder-image,from", "no-base": "false", "no-output": "false", "no-build-log": "false",
 		"debug": "false", "force": "false", "pass-token": "false", "no-tls-verify": "false",
 		"no-src-registry-tls-verify": "false", "no-dst-registry-tls-verify": "false", "insecure-registries": ""}

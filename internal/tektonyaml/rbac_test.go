@@ -41,7 +41,7 @@ func missingRules(have, want []rbacv1.PolicyRule) []string {
 // needs, internal/build/rbac.go.
 func TestCollectBuildRolesGrantWhatItNeeds(t *testing.T) {
 	_, docs := shipped(t)
-	want := append(build.OpenShiftRules(), build.TektonRules()...)
+	want := slices.Concat(build.OpenShiftRules(), build.TektonRules(), build.ShipwrightRules())
 	var n int
 	for _, d := range docs {
 		role, ok := d.Object.(*rbacv1.Role)
@@ -68,7 +68,7 @@ func TestMissingRules(t *testing.T) {
 		{"exact", want, ""},
 		{"wildcards", []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}}, ""},
 		{"no watch", []rbacv1.PolicyRule{
-			{APIGroups: []string{"tekton.dev"}, Resources: []string{"pipelineruns", "taskruns"}, Verbs: []string{"get"}},
+			{APIGroups: []string{"tekton.dev"}, Resources: []string{"pipelineruns", "taskruns"}, Verbs: []string{"get", "list"}},
 			{APIGroups: []string{""}, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get"}},
 		}, "watch tekton.dev/pipelineruns, watch tekton.dev/taskruns"},
 		{"no logs", want[:1], "get /pods, get /pods/log"},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,8 @@ func newScenario(t *testing.T) *scenario {
 }
 
 // grant makes the service account and gives it what collect-build and submit-thoth need
-// to read OpenShift builds and Tekton runs (internal/build's rules, which the READMEs list).
+// to read OpenShift builds, Tekton runs and Shipwright BuildRuns (internal/build's rules,
+// which the READMEs list).
 func (s *scenario) grant(t *testing.T) {
 	t.Helper()
 	ctx := t.Context()
@@ -86,7 +88,7 @@ func (s *scenario) grant(t *testing.T) {
 	if _, err := s.kube.CoreV1().ServiceAccounts(s.ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "build-reader"}, Rules: append(build.OpenShiftRules(), build.TektonRules()...)}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "build-reader"}, Rules: slices.Concat(build.OpenShiftRules(), build.TektonRules(), build.ShipwrightRules())}
 	if _, err := s.kube.RbacV1().Roles(s.ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
