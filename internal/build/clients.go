@@ -30,6 +30,7 @@ var (
 	pipelineRunsGVR = schema.GroupVersionResource{Group: "tekton.dev", Version: "v1", Resource: "pipelineruns"}
 	taskRunsGVR     = schema.GroupVersionResource{Group: "tekton.dev", Version: "v1", Resource: "taskruns"}
 	podsGVR         = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	buildRunsGVR    = schema.GroupVersionResource{Group: "shipwright.io", Version: "v1beta1", Resource: "buildruns"}
 )
 
 // NewClients makes the clients Collect uses from one configuration.

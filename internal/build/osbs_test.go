@@ -2,10 +2,7 @@ package build
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,7 +11,6 @@ import (
 	buildv1 "github.com/openshift/api/build/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
 )
 
 const (
@@ -274,73 +270,4 @@ func FuzzOSBSBase(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestOSBSBaseImageRealWorld reads published OSBS Custom builds from the shared captures
-// (never copied into the repository) and checks the base image read from each object.
-// Without the folder it skips, unless CI is set.
-func TestOSBSBaseImageRealWorld(t *testing.T) {
-	root, err := modroot.Find()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "..", "shared", "realworld", "openshift-build")
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("captured builds %s are missing; CI must provide them", dir)
-		}
-		t.Skipf("captured builds %s not found", dir)
-	}
-	tests := []struct {
-		file      string
-		want      string
-		wantNotes []string
-	}{
-		{
-			// USER_PARAMS damaged by the publisher's sanitiser, no parent_images.
-			file:      "ob05-osbs-codeready-workspaces-1-custom-failed.extracted.json",
-			want:      "redhat-openjdk-18/openjdk18-openshift:1.5-14",
-			wantNotes: []string{"could not be read", "base_image read from its text"},
-		},
-		{
-			// parent_images damaged the same way; its one entry, keyed by the base image as
-			// base-image-name has it, holds the digest.
-			file:      "ob06-osbs-e2e-container-test-1874-custom-failed.extracted.json",
-			want:      "example.com/rh-osbs-stage/osbs-test-rhel-8-base@sha256:5d43361cec592638126507ff81f792b7221411c1e04c197d0c7b2b64336cbbb8",
-			wantNotes: []string{"could not be read", "annotation parent_images"},
-		},
-		{
-			// Valid USER_PARAMS, no OSBS annotations.
-			file: "ob07-osbs-3.9.41-build_test-orchestrator-build-123.json",
-			want: "fedora:latest",
-		},
-		{
-			// 2015, legacy v1: no USER_PARAMS, the dockerfile starts FROM an image ID.
-			file:      "ob09-osbs-1.0.4-build_test-build-123-custom-complete-legacy-v1.json",
-			wantNotes: []string{"image ID", "builder, not the base"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(dir, tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b buildv1.Build
-			if err := json.Unmarshal(data, &b); err != nil {
-				t.Fatalf("decoding %s: %v", tt.file, err)
-			}
-			if b.Spec.Strategy.CustomStrategy == nil {
-				t.Fatalf("%s is not a Custom build", tt.file)
-			}
-			got, notes := customBaseImage(&b)
-			if got != tt.want {
-				t.Errorf("base image %q, want %q (notes %q)", got, tt.want, notes)
-			}
-			if got != "" && got == b.Spec.Strategy.CustomStrategy.From.Name {
-				t.Error("the builder is reported as the base image")
-			}
-			checkNotes(t, notes, tt.wantNotes)
-		})
-	}
 }

@@ -37,7 +37,7 @@ func ValidateDefaultRegistry(registry string) error {
 	if !registryHost.MatchString(host) || !HasRegistry(host+"/x") {
 		return fmt.Errorf("default registry %q is not a registry host such as registry.example.com or registry:5000", registry)
 	}
-	if _, err := name.NewRepository(strings.TrimSuffix(registry, "/")+"/x", name.StrictValidation); err != nil {
+	if _, err := name.NewRepository(strings.TrimSuffix(registry, "/")+"/x/x", name.StrictValidation); err != nil {
 		return fmt.Errorf("default registry %q: %w", registry, err)
 	}
 	return nil

@@ -32,7 +32,7 @@ func TestHasRegistry(t *testing.T) {
 }
 
 func TestValidateDefaultRegistry(t *testing.T) {
-	for _, ok := range []string{"", "registry.example.com", "registry:5000", "localhost:5000", "registry.example.com/osbs", "registry.example.com/"} {
+	for _, ok := range []string{"", "registry.example.com", "registry:5000", "localhost:5000", "registry.example.com/osbs", "registry.example.com/", "docker.io"} {
 		if err := ValidateDefaultRegistry(ok); err != nil {
 			t.Errorf("ValidateDefaultRegistry(%q) = %v", ok, err)
 		}

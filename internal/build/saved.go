@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -46,9 +47,6 @@ const (
 	labelPipelineTask = "tekton.dev/pipelineTask"
 )
 
-// savedBuildRunsGVR is where Shipwright serves BuildRuns.
-var savedBuildRunsGVR = schema.GroupVersionResource{Group: "shipwright.io", Version: "v1beta1", Resource: "buildruns"}
-
 // Saved is a file of saved build objects.
 type Saved struct {
 	// source names the file in errors: its path, or "stdin".
@@ -70,7 +68,7 @@ var savedKinds = []savedKind{
 	{KindBuild, buildsGVR, "Build"},
 	{KindPipelineRun, pipelineRunsGVR, "PipelineRun"},
 	{KindTaskRun, taskRunsGVR, "TaskRun"},
-	{KindBuildRun, savedBuildRunsGVR, "BuildRun"},
+	{KindBuildRun, buildRunsGVR, "BuildRun"},
 }
 
 // ReadSaved reads saved build objects from r: JSON or YAML, one object, several YAML
@@ -189,8 +187,10 @@ func (s *Saved) add(o savedObject, namespace string) {
 		return
 	}
 	if u.GetName() == "" {
-		s.Notes = append(s.Notes, fmt.Sprintf("%s (a %s) has no metadata.name: left out", o.where, kind.typeKind))
-		return
+		// Partial objects (test data of other projects, hand-cut excerpts) may have none.
+		name := fmt.Sprintf("unnamed-%d", len(s.Notes)+s.count()+1)
+		s.Notes = append(s.Notes, fmt.Sprintf("%s (a %s) has no metadata.name: read as %s", o.where, kind.typeKind, name))
+		u.SetName(name)
 	}
 	if u.GetNamespace() == "" {
 		u.SetNamespace(namespace)
@@ -375,10 +375,72 @@ func (s *Saved) addEmbeddedTaskRuns() {
 				tr.Object["status"] = status
 				tektonToV1(tr.Object)
 			}
+			if params := pipelineTaskParams(pr.Object, lbls[labelPipelineTask]); len(params) > 0 {
+				tr.Object["spec"] = map[string]any{"params": params}
+			}
 			s.put(taskRunsGVR, tr)
 		}
 		unstructured.RemoveNestedField(pr.Object, "status", "taskRuns")
 	}
+}
+
+// count is the number of objects kept.
+func (s *Saved) count() int {
+	n := 0
+	for _, list := range s.objects {
+		n += len(list)
+	}
+	return n
+}
+
+// pipelineTaskParams are the params the controller gave the TaskRun of a pipeline task:
+// the task's params in the PipelineRun's resolved pipeline spec, with the run's own params
+// put in for $(params.x) references.
+func pipelineTaskParams(pr map[string]any, task string) []any {
+	if task == "" {
+		return nil
+	}
+	values := map[string]string{}
+	runParams, _, _ := unstructured.NestedSlice(pr, "spec", "params")
+	for _, p := range runParams {
+		if m, ok := p.(map[string]any); ok {
+			if n, ok := m["name"].(string); ok {
+				if v, ok := m["value"].(string); ok {
+					values[n] = v
+				}
+			}
+		}
+	}
+	for _, list := range []string{"tasks", "finally"} {
+		tasks, _, _ := unstructured.NestedSlice(pr, "status", "pipelineSpec", list)
+		for _, t := range tasks {
+			m, ok := t.(map[string]any)
+			if !ok || m["name"] != task {
+				continue
+			}
+			params, _ := m["params"].([]any)
+			out := make([]any, 0, len(params))
+			for _, p := range params {
+				pm, ok := p.(map[string]any)
+				if !ok {
+					continue
+				}
+				pm = runtime.DeepCopyJSON(pm)
+				if v, ok := pm["value"].(string); ok {
+					pm["value"] = paramRef.ReplaceAllStringFunc(v, func(ref string) string {
+						sub := paramRef.FindStringSubmatch(ref)
+						if val, ok := values[sub[1]+sub[2]]; ok {
+							return val
+						}
+						return ref
+					})
+				}
+				out = append(out, pm)
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 func (s *Saved) has(gvr schema.GroupVersionResource, namespace, name string) bool {

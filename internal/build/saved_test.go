@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,6 +128,7 @@ func TestReadSaved(t *testing.T) {
 		{"v1beta1 embedded status", savedEmbedded, []string{"pipelinerun/team-w/web-9x"}, nil},
 		{"v1 with v1beta1 names and an array", savedRelabelled, []string{"pipelinerun/team-h/hr-on-push"}, nil},
 		{"no apiVersion and kind", savedNoKind, []string{"taskrun/chains/sign-me"}, nil},
+		{"a build without a name", `{"apiVersion": "build.openshift.io/v1", "kind": "Build", "status": {"phase": "Complete"}}`, []string{"build/default/unnamed-1"}, []string{"document 1 (a Build) has no metadata.name: read as unnamed-1"}},
 		{"several documents", savedOCPBuild + "\n---\n" + savedNoKind, []string{"build/team-s/shop-3", "taskrun/chains/sign-me"}, nil},
 	}
 	for _, tt := range tests {
@@ -153,7 +155,6 @@ func TestReadSavedErrors(t *testing.T) {
 		{"a scalar", "42", "document 1 is not an object"},
 		{"no build", `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}`, "f.yaml holds no build"},
 		{"nothing", "", "f.yaml holds no build"},
-		{"a build without a name", `{"apiVersion": "build.openshift.io/v1", "kind": "Build", "metadata": {}}`, "has no metadata.name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -446,4 +447,29 @@ func v1beta1JSON(t *testing.T, kind Kind, u *unstructured.Unstructured) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// FuzzReadSaved feeds any bytes to the saved-object reader and collects every build it
+// finds: no panic, and every build it lists can be picked and read (or is not finished).
+func FuzzReadSaved(f *testing.F) {
+	for _, seed := range []string{savedOCPBuild, savedOldYAML, savedBuildList, savedEmbedded, savedRelabelled, savedNoKind,
+		`[{"kind": "TaskRun"}]`, "items: [1, 2]\nkind: List\n", `{"apiVersion": "shipwright.io/v1alpha1", "kind": "BuildRun", "metadata": {"name": "b"}, "status": {"sources": [1], "failedAt": {}}}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ReadSaved(bytes.NewReader(data), "fuzz", "")
+		if err != nil {
+			return
+		}
+		for _, ref := range s.Builds() {
+			picked, err := s.Pick(ref.Kind, ref.Namespace, ref.Name)
+			if err != nil {
+				t.Fatalf("Pick(%s): %v", ref, err)
+			}
+			rec, err := Collect(context.Background(), s.Clients(), picked, Options{ScanLog: true})
+			if err == nil && rec.Log.Missing != noSavedLogs {
+				t.Errorf("%s: log missing %q", ref, rec.Log.Missing)
+			}
+		}
+	})
 }

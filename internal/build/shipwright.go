@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // This file reads Shipwright BuildRuns (shipwright.io/v1beta1), the builds of Builds for Red
@@ -21,9 +20,6 @@ import (
 
 // buildRunsResource is the resource a Shipwright collection reads, as RBAC names it.
 const buildRunsResource = "buildruns.shipwright.io"
-
-// buildRunsGVR is where the API serves BuildRuns.
-var buildRunsGVR = schema.GroupVersionResource{Group: "shipwright.io", Version: "v1beta1", Resource: "buildruns"}
 
 // Shipwright's words for what collecting tells apart.
 const (

@@ -32,9 +32,9 @@ const (
 
 // Analysis is what every analysis run is asked to do: the params of thoth-build-analysis.
 type Analysis struct {
-	ThothHost       string
-	PushRegistry    string
-	PushMode        string
+	ThothHost    string
+	PushRegistry string
+	PushMode     string
 	// DefaultRegistry qualifies the builds' image references that name no registry host
 	// (the Pipeline's default-registry param); empty: they are left out.
 	DefaultRegistry string
