@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -403,6 +404,13 @@ func TestShipwrightBuildRuns(t *testing.T) {
 			if rec.Phase == PhaseFailed && rec.FailureSummary == "" {
 				t.Error("a failed build has no failure summary")
 			}
+			// Saved with its runs, the BuildRun gives the same facts without the cluster.
+			v1Docs, _, _ := saveNamespace(t, e)
+			saved, err := ReadSaved(bytes.NewReader(bytes.Join(v1Docs, []byte("\n---\n"))), "saved", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameFacts(t, e, saved, Ref{KindBuildRun, e.ns, name})
 		})
 	}
 }
