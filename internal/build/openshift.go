@@ -127,8 +127,9 @@ func buildCondition(b *buildv1.Build) runCondition {
 // buildBaseImage is the image the build started from: the strategy's from, resolved
 // through the image API when it names an ImageStreamTag or ImageStreamImage. Custom builds
 // are read by customBaseImage, which never fails and never reports their from (the
-// builder): what it cannot read comes back as notes. Docker builds without a from get
-// their base from the log's FROM lines.
+// builder): what it cannot read comes back as notes. Docker builds without a from, and
+// builds whose from cannot be resolved (a note says why), get their base from the log's
+// FROM lines. Only being refused the image stream is an error.
 func buildBaseImage(ctx context.Context, c Clients, b *buildv1.Build) (string, []string, error) {
 	s := b.Spec.Strategy
 	var from *corev1.ObjectReference
@@ -145,7 +146,15 @@ func buildBaseImage(ctx context.Context, c Clients, b *buildv1.Build) (string, [
 		return "", nil, nil
 	}
 	base, err := resolveFrom(ctx, c, b.Namespace, from)
-	return base, nil, err
+	switch {
+	case apierrors.IsForbidden(err):
+		return "", nil, err
+	case err != nil:
+		// The stream may be gone or re-imported since the build, or the build saved
+		// without it: the build is still reported, its base from the log if it has one.
+		return "", []string{clip(fmt.Sprintf("the strategy's from %s %s could not be resolved: %v", from.Kind, quote(from.Name), err))}, nil
+	}
+	return base, nil, nil
 }
 
 // ParseUserParams returns base_image from OSBS USER_PARAMS JSON ("" when absent).

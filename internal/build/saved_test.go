@@ -205,6 +205,10 @@ func TestCollectSaved(t *testing.T) {
 			Phase: PhaseFailed, BaseImage: "registry.example.com/rhel9:9.4", FailureSummary: "error: rpm -q foo failed",
 		}, nil},
 		{"OSBS cancelled, no base", savedBuildList, Ref{KindBuild, "osbs", "rpm-tool-2"}, Record{Phase: PhaseCancelled}, []string{"no base image in USER_PARAMS"}},
+		{"image stream tag not in the file", `{"apiVersion": "build.openshift.io/v1", "kind": "Build", "metadata": {"name": "ist-1", "namespace": "team-i"},
+ "spec": {"strategy": {"type": "Docker", "dockerStrategy": {"from": {"kind": "ImageStreamTag", "name": "centos:7"}}}},
+ "status": {"phase": "Failed"}}`, Ref{KindBuild, "team-i", "ist-1"}, Record{Phase: PhaseFailed},
+			[]string{`the strategy's from ImageStreamTag "centos:7" could not be resolved`}},
 		{"embedded TaskRuns", savedEmbedded, Ref{KindPipelineRun, "team-w", "web-9x"}, Record{
 			Phase: PhaseSucceeded, OutputImage: "quay.io/team-w/web@" + savedDigest, OutputImageTag: "quay.io/team-w/web:build-9x", OutputDigest: savedDigest,
 		}, nil},

@@ -19,8 +19,10 @@ import (
 // Tests then make a namespace each with cp.CreateNamespace. The start-up time is reported on
 // stderr. Child processes are also killed if the test binary dies (Pdeathsig).
 func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
-	if fuzzWorker() {
-		return m.Run() // a fuzz worker runs only the fuzz target: no control plane
+	if fuzzWorker() || noTests() {
+		// A fuzz worker runs only the fuzz target, and -run '^$' (hack/fuzz.sh) runs no
+		// test: neither needs a control plane, and fuzz targets must not use one.
+		return m.Run()
 	}
 	began := time.Now()
 	started, err := Start(ctx, Options{})
@@ -52,6 +54,20 @@ func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
 		started.StartupTime().Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	*cp = started
 	return m.Run()
+}
+
+// noTests reports whether the binary was told to run no test: -test.run=^$.
+func noTests() bool {
+	args := os.Args[1:]
+	for i, arg := range args {
+		switch arg = strings.TrimLeft(arg, "-"); {
+		case arg == "test.run=^$":
+			return true
+		case arg == "test.run" && i+1 < len(args) && args[i+1] == "^$":
+			return true
+		}
+	}
+	return false
 }
 
 // fuzzWorker reports whether this test binary is one of go test -fuzz's workers.
