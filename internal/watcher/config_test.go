@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "pass-token with local", modify: func(c *Config) { c.Executor, c.Analysis.PassToken = ExecutorLocal, true }, wantErr: "--pass-token with --executor local would send this process's own credentials"},
 		{name: "pass-token with analyze-existing", modify: func(c *Config) { c.AnalyzeExisting, c.Analysis.PassToken = true, true }, wantErr: "--pass-token with --analyze-existing"},
 		{name: "pass-token with tekton runs", modify: func(c *Config) { c.Analysis.PassToken = true }},
+		{name: "default registry", modify: func(c *Config) { c.Analysis.DefaultRegistry = "registry.example.com" }},
+		{name: "bad default registry", modify: func(c *Config) { c.Analysis.DefaultRegistry = "https://registry.example.com" }, wantErr: "--default-registry: default registry \"https://registry.example.com\" is not a registry host"},
 		{name: "no state namespace", modify: func(c *Config) { c.StateNamespace = "" }, wantErr: "--namespace"},
 		{name: "bad run namespace", modify: func(c *Config) { c.RunNamespace = "Not_A_Namespace" }, wantErr: "--pipelinerun-namespace"},
 	}
@@ -59,5 +62,23 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want a usage error saying %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestAnalysisParamsDefaultRegistry: the default registry reaches each run as the
+// Pipeline's default-registry param, and only when it is set.
+func TestAnalysisParamsDefaultRegistry(t *testing.T) {
+	b := &Build{Ref: build.Ref{Kind: build.KindBuild, Namespace: "osbs", Name: "app-1"}}
+	for _, registry := range []string{"", "registry.example.com"} {
+		c := Config{Analysis: Analysis{ThothHost: "thoth.example.com", DefaultRegistry: registry}}
+		var got []string
+		for _, p := range c.analysisParams(b) {
+			if p.Name == "default-registry" {
+				got = append(got, p.Value.StringVal)
+			}
+		}
+		if want := []string{registry}; (registry == "" && len(got) != 0) || (registry != "" && !slices.Equal(got, want)) {
+			t.Errorf("default registry %q: params give %q", registry, got)
+		}
 	}
 }
