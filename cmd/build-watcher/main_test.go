@@ -12,6 +12,7 @@ import (
 )
 
 func TestCommandLine(t *testing.T) {
+	clitest.ClearEnv(t, newApp())
 	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	t.Setenv("THOTH_USER_API_HOST", "")

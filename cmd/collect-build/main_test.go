@@ -11,6 +11,7 @@ import (
 )
 
 func TestCommandLine(t *testing.T) {
+	clitest.ClearEnv(t, newApp())
 	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	tests := []struct {
@@ -46,6 +47,7 @@ func TestREADMEDocumentsEveryFlag(t *testing.T) {
 // TestFromFile reads saved builds without a cluster: no kubeconfig is needed, and a file
 // that cannot be used is one line and exit 2.
 func TestFromFile(t *testing.T) {
+	clitest.ClearEnv(t, newApp())
 	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	dir := t.TempDir()

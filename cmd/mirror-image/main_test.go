@@ -20,19 +20,8 @@ func runApp(t *testing.T, args ...string) (int, string, string) {
 	return clitest.Run(t, newApp(), args...)
 }
 
-// clearEnv unsets the variables the flags read, so that the caller's environment does not
-// change the tests; t.Setenv restores them afterwards.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, f := range newApp().Flags {
-		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
-			for _, env := range ev.GetEnvVars() {
-				t.Setenv(env, "")
-				os.Unsetenv(env)
-			}
-		}
-	}
-}
+// clearEnv unsets the variables the flags read (see clitest.ClearEnv).
+func clearEnv(t *testing.T) { clitest.ClearEnv(t, newApp()) }
 
 func TestCommandLine(t *testing.T) {
 	clearEnv(t)

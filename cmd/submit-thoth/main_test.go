@@ -15,6 +15,7 @@ func runApp(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestCommandLine(t *testing.T) {
+	clitest.ClearEnv(t, newApp())
 	t.Setenv("THOTH_USER_API_HOST", "")
 	tests := []struct {
 		name       string

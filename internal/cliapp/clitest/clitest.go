@@ -12,6 +12,21 @@ import (
 	"github.com/thoth-station/build-watcher/internal/cliapp"
 )
 
+// ClearEnv unsets every environment variable app's flags read, so that the environment
+// the tests run in (a Task's, a developer's THOTH_* exports) cannot change them; t.Setenv
+// restores them when the test ends. Tests that set one do so after.
+func ClearEnv(t *testing.T, app *cli.App) {
+	t.Helper()
+	for _, f := range app.Flags {
+		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
+			for _, env := range ev.GetEnvVars() {
+				t.Setenv(env, "")
+				os.Unsetenv(env)
+			}
+		}
+	}
+}
+
 // Run runs app with args as main would and returns its exit code, stdout and stderr.
 func Run(t testing.TB, app *cli.App, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
