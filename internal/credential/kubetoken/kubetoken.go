@@ -28,10 +28,7 @@ func (s TokenSource) ServiceAccountToken(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("getting service-account token: %w", err)
 	}
-	path := s.TokenPath
-	if path == "" {
-		path = credential.ServiceAccountTokenPath
-	}
+	path := s.tokenPath()
 	tok, err := credential.ReadTokenFile(path)
 	if err == nil {
 		return tok, nil
@@ -43,6 +40,14 @@ func (s TokenSource) ServiceAccountToken(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("getting service-account token: %w", err)
 	}
 	return s.kubeconfigToken(path)
+}
+
+// tokenPath is the token file read: TokenPath, else the one Kubernetes mounts in pods.
+func (s TokenSource) tokenPath() string {
+	if s.TokenPath == "" {
+		return credential.ServiceAccountTokenPath
+	}
+	return s.TokenPath
 }
 
 // kubeconfigToken returns the bearer token of the current kubeconfig

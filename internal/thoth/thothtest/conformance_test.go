@@ -199,7 +199,7 @@ func loadSubset(t *testing.T) *openapi3.T {
 
 // loadUpstream loads the upstream document from $THOTH_OPENAPI_SPEC or
 // <repo root>/../shared/spec/thoth-user-api-openapi.yaml. It skips the test
-// if the file is absent, except in CI (CI=true), which always has it.
+// if the file is absent, except in CI (CI set to anything), which always has it.
 func loadUpstream(t *testing.T) *openapi3.T {
 	t.Helper()
 	path, from := os.Getenv("THOTH_OPENAPI_SPEC"), "THOTH_OPENAPI_SPEC"
@@ -213,7 +213,7 @@ func loadUpstream(t *testing.T) *openapi3.T {
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
+		if os.Getenv("CI") != "" {
 			t.Fatalf("upstream Thoth User API document %s (%s) is missing; CI must provide it", path, from)
 		}
 		t.Skipf("upstream Thoth User API document %s (%s) not found: not checking the subset against it", path, from)
