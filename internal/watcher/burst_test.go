@@ -140,8 +140,8 @@ func TestPhasesAndExisting(t *testing.T) {
 	ctx := t.Context()
 	r := newRunner(t, e.tekton, 0)
 	r.watch(ctx, e.ns)
-	old := e.finishBuilds(ctx, "old", 3, buildv1.BuildPhaseFailed)
-	time.Sleep(1100 * time.Millisecond) // timestamps have whole seconds
+	// Builds that finished a minute before the watcher was installed.
+	old := e.finishBuildsAt(ctx, "old", 3, buildv1.BuildPhaseFailed, time.Now().Add(-time.Minute))
 
 	cfg := e.config()
 	cfg.Phases = []build.Phase{build.PhaseFailed, build.PhaseCancelled}

@@ -48,6 +48,12 @@ func newEnv(t testing.TB) *env {
 // controller does, with parallel clients; it returns the builds' names in order.
 func (e *env) finishBuilds(ctx context.Context, prefix string, n int, phase buildv1.BuildPhase) []string {
 	e.t.Helper()
+	return e.finishBuildsAt(ctx, prefix, n, phase, time.Now())
+}
+
+// finishBuildsAt is finishBuilds with the builds' start and completion times set to at.
+func (e *env) finishBuildsAt(ctx context.Context, prefix string, n int, phase buildv1.BuildPhase, at time.Time) []string {
+	e.t.Helper()
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("%s-%04d", prefix, i)
@@ -60,7 +66,7 @@ func (e *env) finishBuilds(ctx context.Context, prefix string, n int, phase buil
 		go func() {
 			defer wg.Done()
 			for name := range work {
-				errs <- e.finishBuild(ctx, name, phase)
+				errs <- e.finishBuild(ctx, name, phase, at)
 			}
 		}()
 	}
@@ -78,8 +84,8 @@ func (e *env) finishBuilds(ctx context.Context, prefix string, n int, phase buil
 	return names
 }
 
-func (e *env) finishBuild(ctx context.Context, name string, phase buildv1.BuildPhase) error {
-	now := metav1.Now()
+func (e *env) finishBuild(ctx context.Context, name string, phase buildv1.BuildPhase, at time.Time) error {
+	now := metav1.NewTime(at)
 	_, err := e.front.CreateBuild(ctx, e.ns, &buildv1.Build{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{

@@ -307,6 +307,7 @@ func (w *Watcher) targetSpecs() ([]TargetSpec, error) {
 func (w *Watcher) reloadTargets(ctx context.Context, last []TargetSpec) {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	invalid := false // counted once per invalid spell, not every tick
 	for {
 		select {
 		case <-ctx.Done():
@@ -315,16 +316,23 @@ func (w *Watcher) reloadTargets(ctx context.Context, last []TargetSpec) {
 		}
 		specs, err := LoadTargets(w.cfg.TargetsFile)
 		if err != nil {
+			if !invalid {
+				w.metrics.targetReloads.WithLabelValues("invalid").Inc()
+			}
+			invalid = true
 			w.log.Error("the targets file is not valid; keeping the previous targets", "error", err)
 			continue
 		}
+		invalid = false
 		if equalSpecs(specs, last) {
 			continue
 		}
 		if err := w.tekton.apply(ctx, specs); err != nil {
+			w.metrics.targetReloads.WithLabelValues("failed").Inc()
 			w.log.Error("applying the new targets failed", "error", err)
 			continue
 		}
+		w.metrics.targetReloads.WithLabelValues("applied").Inc()
 		w.log.Info("targets reloaded", "targets", len(specs))
 		last = specs
 	}

@@ -89,11 +89,20 @@ func TestAnalyzeExistingImageStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.startWatcher(cfg)
-	waitFor(t, ctx, time.Minute, "the new v1 image submitted", func() (bool, string) {
-		got := submitted()
-		return len(got) == 3, ""
+	// The pass over a stream marks its tags once it has submitted them all: marked, the
+	// new v1 image was sent, and nothing else of this pass is still to come.
+	waitFor(t, ctx, time.Minute, "the new v1 image marked", func() (bool, string) {
+		got, err := images.Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var done map[string]string
+		_ = json.Unmarshal([]byte(got.Annotations[watcher.AnnotationAnalyzedTags]), &done)
+		return done["v1"] == digest("c") && done["latest"] == digest("a"), got.Annotations[watcher.AnnotationAnalyzedTags]
 	})
-	time.Sleep(500 * time.Millisecond)
+	if got := submitted(); len(got) != 3 {
+		t.Errorf("submitted %v, want the images of latest and both of v1", got)
+	}
 	for k, n := range submitted() {
 		if n != 1 {
 			t.Errorf("%s submitted %d times", k, n)

@@ -41,7 +41,7 @@ func TestLocalExecutor(t *testing.T) {
 		e.front.SetBuildLog(e.ns, names[i], []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\nERROR: build "+names[i]+" failed\n"))
 	}
 	for _, name := range names {
-		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed); err != nil {
+		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func TestLocalExecutor(t *testing.T) {
 	// were written back, is analysed: the watcher handles its queue in order.
 	marker := "local-marker"
 	e.front.SetBuildLog(e.ns, marker, []byte("STEP 1/1: FROM scratch\n"))
-	if err := e.finishBuild(ctx, marker, buildv1.BuildPhaseFailed); err != nil {
+	if err := e.finishBuild(ctx, marker, buildv1.BuildPhaseFailed, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, time.Minute, "the marker build written back", func() (bool, string) {
@@ -128,7 +128,7 @@ func TestLocalExecutorRefused(t *testing.T) {
 	names := []string{"refused-0", "fine-0"}
 	for _, name := range names {
 		e.front.SetBuildLog(e.ns, name, []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\n"))
-		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed); err != nil {
+		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

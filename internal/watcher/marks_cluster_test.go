@@ -2,6 +2,7 @@ package watcher_test
 
 import (
 	"testing"
+	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,7 +19,7 @@ import (
 func TestMarkIsConditional(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	if err := e.finishBuild(ctx, "marked", buildv1.BuildPhaseComplete); err != nil {
+	if err := e.finishBuild(ctx, "marked", buildv1.BuildPhaseComplete, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	stale, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, "marked", metav1.GetOptions{})
@@ -40,7 +41,7 @@ func TestMarkIsConditional(t *testing.T) {
 		t.Fatalf("marking a stale copy: %v, want a Conflict", err)
 	}
 	// A build deleted and made again under the same name.
-	if err := e.finishBuild(ctx, "renewed", buildv1.BuildPhaseComplete); err != nil {
+	if err := e.finishBuild(ctx, "renewed", buildv1.BuildPhaseComplete, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	old, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, "renewed", metav1.GetOptions{})
@@ -50,7 +51,7 @@ func TestMarkIsConditional(t *testing.T) {
 	if err := e.builds.BuildV1().Builds(e.ns).Delete(ctx, "renewed", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.finishBuild(ctx, "renewed", buildv1.BuildPhaseComplete); err != nil {
+	if err := e.finishBuild(ctx, "renewed", buildv1.BuildPhaseComplete, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := watcher.MarkBuild(ctx, clients, e.ns, "renewed", old.UID, old.ResourceVersion, set); !apierrors.IsConflict(err) {

@@ -22,6 +22,7 @@ type Metrics struct {
 	latency        prometheus.Histogram
 	apiErrors      *prometheus.CounterVec
 	writeBacks     *prometheus.CounterVec
+	targetReloads  *prometheus.CounterVec
 	queue          *queueCollector
 }
 
@@ -102,13 +103,16 @@ func NewMetrics() *Metrics {
 		writeBacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "build_watcher_write_backs_total", Help: "Final analysis outcomes written onto builds, by outcome.",
 		}, []string{"outcome"}),
+		targetReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "build_watcher_targets_reloads_total", Help: "Changes of the targets file, by outcome (applied; invalid or failed: the previous targets stay).",
+		}, []string{"outcome"}),
 		queue: &queueCollector{
 			runs: prometheus.NewDesc("build_watcher_runs", "Analysis runs now, by target and state (running, pending).", []string{"target", "state"}, nil),
 			max:  prometheus.NewDesc("build_watcher_target_max_concurrent", "Runs allowed at once, by target.", []string{"target"}, nil),
 		},
 	}
 	m.Registry.MustRegister(m.buildsSeen, m.buildsFinished, m.runsCreated, m.runsStarted,
-		m.runsCompleted, m.runsRefused, m.redeliveries, m.finalFailures, m.latency, m.apiErrors, m.writeBacks, m.queue,
+		m.runsCompleted, m.runsRefused, m.redeliveries, m.finalFailures, m.latency, m.apiErrors, m.writeBacks, m.targetReloads, m.queue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

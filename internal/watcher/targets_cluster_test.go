@@ -57,7 +57,14 @@ func TestTargets(t *testing.T) {
 	write(true, true, false)
 	cfg := e.config()
 	cfg.TargetsFile = file
-	e.startWatcher(cfg)
+	_, metrics := e.startWatcher(cfg)
+	reloaded := func(n float64) {
+		t.Helper()
+		waitFor(t, ctx, time.Minute, fmt.Sprintf("%v reloads of the targets file applied", n), func() (bool, string) {
+			got := gauge(t, metrics, "build_watcher_targets_reloads_total", map[string]string{"outcome": "applied"})
+			return got >= n, fmt.Sprintf("%v applied", got)
+		})
+	}
 
 	first := e.finishBuilds(ctx, "first", 30, buildv1.BuildPhaseComplete)
 	waitFor(t, ctx, 2*time.Minute, "the first builds analysed", func() (bool, string) {
@@ -90,7 +97,7 @@ func TestTargets(t *testing.T) {
 
 	// Disable west, enable north, live.
 	write(true, false, true)
-	time.Sleep(3 * time.Second) // the file is checked every 2 s
+	reloaded(1)
 	second := e.finishBuilds(ctx, "second", 20, buildv1.BuildPhaseComplete)
 	waitFor(t, ctx, 2*time.Minute, "the second builds analysed", func() (bool, string) {
 		return e.checkBuilds(ctx, append(first, second...), nss...)
