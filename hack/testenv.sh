@@ -36,7 +36,7 @@ build etcd go.etcd.io/etcd/server/v3 "$etcd"
 build kubectl k8s.io/kubernetes/cmd/kubectl "$k8s"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s"
 
-# Tekton's controller, for the end-to-end tests (internal/tektontest). Its own module keeps
+# Tekton's controller, for the end-to-end tests (internal/testenv/tektontest). Its own module keeps
 # Tekton's client libraries out of the control plane's build list; the binary's build info
 # tells its Tekton version, so a version change in hack/tools/tekton/go.mod rebuilds it.
 cd tekton

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/thoth-station/build-watcher/internal/cliapp/clitest"
-	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 	"github.com/thoth-station/build-watcher/internal/version"
 )
 

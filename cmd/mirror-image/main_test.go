@@ -10,7 +10,7 @@ import (
 
 	"github.com/thoth-station/build-watcher/internal/cliapp/clitest"
 	"github.com/thoth-station/build-watcher/internal/mirror"
-	"github.com/thoth-station/build-watcher/internal/registrytest"
+	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 	"github.com/thoth-station/build-watcher/internal/version"
 )
 

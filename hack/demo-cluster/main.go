@@ -37,8 +37,8 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/thoth-station/build-watcher/internal/build"
-	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/mirror"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 	"github.com/thoth-station/build-watcher/internal/watcher"

@@ -15,9 +15,9 @@ import (
 
 	buildv1 "github.com/openshift/api/build/v1"
 
-	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
-	"github.com/thoth-station/build-watcher/internal/controlplane"
-	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/thoth/logbudget/logbudgettest"
 )
 
 // bigLogBuild makes a failed OpenShift build whose log is a generated stream of size bytes
@@ -38,7 +38,7 @@ func bigLogBuild(b *testing.B, name string, size int64, fromInLog bool) (string,
 	if _, err := front.CreateBuild(b.Context(), ns, build, nil); err != nil {
 		b.Fatal(err)
 	}
-	front.SetBuildLogSource(ns, name, func() io.Reader { return buildlogtest.NewGenerated(size) })
+	front.SetBuildLogSource(ns, name, func() io.Reader { return logbudgettest.NewGenerated(size) })
 	return ns, front, clients
 }
 
@@ -62,7 +62,7 @@ func benchmarkCollectLog(b *testing.B, size int64, fromInLog bool) {
 	ref := Ref{Kind: KindBuild, Namespace: ns, Name: "big-1"}
 	collect := func() {
 		rec, err := Collect(b.Context(), clients, ref, Options{LogFile: filepath.Join(dir, "collect.log")})
-		if err != nil || rec.Log.Bytes != size || !strings.HasSuffix(rec.FailureSummary, strings.TrimSuffix(buildlogtest.LastLine, "\n")) {
+		if err != nil || rec.Log.Bytes != size || !strings.HasSuffix(rec.FailureSummary, strings.TrimSuffix(logbudgettest.LastLine, "\n")) {
 			b.Fatalf("Collect: %v, %d bytes, summary %q", err, rec.Log.Bytes, rec.FailureSummary)
 		}
 	}
@@ -114,7 +114,7 @@ func benchmarkCollectLog(b *testing.B, size int64, fromInLog bool) {
 	b.StopTimer()
 	settle()
 	runtime.GC()
-	h := buildlogtest.StartHeapSampler()
+	h := logbudgettest.StartHeapSampler()
 	collect()
 	peak := h.PeakMiB()
 	n := float64(b.N)

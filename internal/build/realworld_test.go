@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 )
 
 // realWorldCase is what one build published from a real cluster must give when read from

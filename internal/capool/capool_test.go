@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/thoth-station/build-watcher/internal/testcert"
+	"github.com/thoth-station/build-watcher/internal/testenv/testcert"
 )
 
 func TestLoad(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/thoth-station/build-watcher/internal/build"
-	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 	"github.com/thoth-station/build-watcher/internal/usage"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
-	"github.com/thoth-station/build-watcher/internal/registrytest"
+	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 )
 
 // fastRetry retries often and without real waits, so that fault tests stay quick.

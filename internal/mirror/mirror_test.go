@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/thoth-station/build-watcher/internal/credential"
-	"github.com/thoth-station/build-watcher/internal/registrytest"
+	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 	"github.com/thoth-station/build-watcher/internal/usage"
 )
 

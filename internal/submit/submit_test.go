@@ -19,11 +19,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/thoth-station/build-watcher/internal/build"
-	"github.com/thoth-station/build-watcher/internal/controlplane"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
 	"github.com/thoth-station/build-watcher/internal/mirror"
-	"github.com/thoth-station/build-watcher/internal/registrytest"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 	"github.com/thoth-station/build-watcher/internal/thoth"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 	"github.com/thoth-station/build-watcher/internal/usage"

@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
 	"github.com/thoth-station/build-watcher/internal/thoth"
+	"github.com/thoth-station/build-watcher/internal/thoth/logbudget/logbudgettest"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 )
 
@@ -31,11 +31,11 @@ func benchmarkSubmitLog(b *testing.B, size int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := buildlogtest.NewGenerated(size)
+	log := logbudgettest.NewGenerated(size)
 	b.SetBytes(size)
 	b.ReportAllocs()
 	runtime.GC()
-	h := buildlogtest.StartHeapSampler()
+	h := logbudgettest.StartHeapSampler()
 	var body int
 	for b.Loop() {
 		log.Rewind()
@@ -66,7 +66,7 @@ func BenchmarkStandInValidation(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		log := buildlogtest.NewGenerated(64 << 10)
+		log := logbudgettest.NewGenerated(64 << 10)
 		if _, err := c.SubmitBuild(b.Context(), thoth.BuildAnalysisRequest{BaseImage: "quay.io/team/base:1", BuildLog: log}); err != nil {
 			b.Fatal(err)
 		}

@@ -10,12 +10,12 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/thoth-station/build-watcher/internal/buildlog"
 	"github.com/thoth-station/build-watcher/internal/redact"
+	"github.com/thoth-station/build-watcher/internal/thoth/logbudget"
 )
 
 // minBodyBytes is the smallest body limit: room for two long image references and a log
-// budget of buildlog.MinBudget.
+// budget of logbudget.MinBudget.
 const minBodyBytes = 8 << 10
 
 // Build log defaults, as OpenShift's build log API names its documents.
@@ -174,7 +174,7 @@ func (r *BuildAnalysisRequest) query() (url.Values, error) {
 
 // body encodes the JSON body within maxBody bytes, streaming the log into the room the
 // images leave. It returns the encoded log, or nil when none was sent.
-func (r *BuildAnalysisRequest) body(maxBody int) ([]byte, *buildlog.Encoded, error) {
+func (r *BuildAnalysisRequest) body(maxBody int) ([]byte, *logbudget.Encoded, error) {
 	head := `{"base_image":` + nullableString(r.BaseImage) + `,"output_image":` + nullableString(r.OutputImage) + `,"build_log":`
 	empty := head + `{}}`
 	if r.BuildLog == nil {
@@ -190,11 +190,11 @@ func (r *BuildAnalysisRequest) body(maxBody int) ([]byte, *buildlog.Encoded, err
 	logHead := `{"apiversion":` + nullableString(apiVersion) + `,"kind":` + nullableString(kind) + `,"log":`
 	const tail = `}}`
 	budget := maxBody - len(head) - len(logHead) - len(tail)
-	if budget < buildlog.MinBudget {
+	if budget < logbudget.MinBudget {
 		return nil, nil, fmt.Errorf("the body limit of %d bytes leaves %d bytes for the build log, below the minimum of %d: raise the limit",
-			maxBody, budget, buildlog.MinBudget)
+			maxBody, budget, logbudget.MinBudget)
 	}
-	log, err := buildlog.Encode(r.BuildLog, budget)
+	log, err := logbudget.Encode(r.BuildLog, budget)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,7 +210,7 @@ func (r *BuildAnalysisRequest) body(maxBody int) ([]byte, *buildlog.Encoded, err
 	return body, log, nil
 }
 
-func checkSize(body []byte, maxBody int) ([]byte, *buildlog.Encoded, error) {
+func checkSize(body []byte, maxBody int) ([]byte, *logbudget.Encoded, error) {
 	if len(body) > maxBody {
 		return nil, nil, fmt.Errorf("request body of %d bytes exceeds the limit of %d bytes", len(body), maxBody)
 	}

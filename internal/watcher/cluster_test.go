@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"knative.dev/pkg/apis"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 	"github.com/thoth-station/build-watcher/internal/watcher"
 )
 

@@ -17,9 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
-	"github.com/thoth-station/build-watcher/internal/modroot"
-	"github.com/thoth-station/build-watcher/internal/testproc"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/testproc"
 	"github.com/thoth-station/build-watcher/internal/watcher"
 )
 

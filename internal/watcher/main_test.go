@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 )
 
 // cp is the package's control plane: etcd and kube-apiserver with the Tekton and OpenShift

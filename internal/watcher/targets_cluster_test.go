@@ -10,7 +10,7 @@ import (
 	buildv1 "github.com/openshift/api/build/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 )
 
 // TestTargets: three targets with max 4/2/1, the last disabled: runs go to the least

@@ -22,8 +22,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/thoth-station/build-watcher/internal/build"
-	"github.com/thoth-station/build-watcher/internal/modroot"
-	"github.com/thoth-station/build-watcher/internal/tektontest"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/tektontest"
 	"github.com/thoth-station/build-watcher/internal/thoth/thothtest"
 )
 

@@ -1,5 +1,5 @@
 // Package e2e runs the Tasks and the Pipeline of tasks/ under the real Tekton controller,
-// with the binaries of cmd/ as their steps (internal/tektontest's pod runner stands in for
+// with the binaries of cmd/ as their steps (internal/testenv/tektontest's pod runner stands in for
 // the kubelet), against OpenShift and Tekton builds on the test control plane, two
 // registries and the Thoth stand-in.
 package e2e
@@ -8,7 +8,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/thoth-station/build-watcher/internal/tektontest"
+	"github.com/thoth-station/build-watcher/internal/testenv/tektontest"
 )
 
 // env is the package's Tekton environment, started once by TestMain.
@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 		"github.com/thoth-station/build-watcher/cmd/mirror-image",
 		"github.com/thoth-station/build-watcher/cmd/submit-thoth",
 		// The steps of the Shipwright-shaped TaskRun of shipwright_test.go.
-		"github.com/thoth-station/build-watcher/internal/tektontest/testdata/stepper",
+		"github.com/thoth-station/build-watcher/internal/testenv/tektontest/testdata/stepper",
 	}}))
 }
 

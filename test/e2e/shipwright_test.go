@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"knative.dev/pkg/apis"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 )
 
 // The Shipwright-shaped build: what its steps print and report.
@@ -26,7 +26,7 @@ const (
 // shipwrightTaskRun is a TaskRun shaped like the one Shipwright's controller makes for a
 // BuildRun of the buildah strategy: the shp- params and system results, the source step
 // (step-source-default) and the build step (step-build-and-push) that writes the image's
-// digest to shp-image-digest. The stepper (internal/tektontest/testdata/stepper) stands in
+// digest to shp-image-digest. The stepper (internal/testenv/tektontest/testdata/stepper) stands in
 // for git and buildah: each step prints its log by writing it to a file and printing that.
 func shipwrightTaskRun(name string) *pipelinev1.TaskRun {
 	stepper := func(name string, args ...string) pipelinev1.Step {

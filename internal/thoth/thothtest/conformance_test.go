@@ -12,7 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 )
 
 // Extensions of the subset document that record where it knowingly differs

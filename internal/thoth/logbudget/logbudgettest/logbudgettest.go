@@ -1,6 +1,6 @@
-// Package buildlogtest supports tests and benchmarks of build log handling: logs of any size
+// Package logbudgettest supports tests and benchmarks of build log handling: logs of any size
 // generated as a stream, and a sampler of peak heap use.
-package buildlogtest
+package logbudgettest
 
 import (
 	"bytes"

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 )
 
 // BuildCommands builds the main packages into dir as ko would (static, CGO_ENABLED=0,

@@ -1,6 +1,6 @@
-// Package buildlog turns a build log of any length into one JSON string literal that fits a
-// byte budget, keeping the head and the tail of the log when the whole of it does not fit.
-package buildlog
+// Package logbudget fits a build log into the byte budget of a Thoth request body: it turns
+// a log of any length into one JSON string literal, keeping its head and tail when it must cut.
+package logbudget
 
 import (
 	"bytes"

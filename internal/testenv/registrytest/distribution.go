@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thoth-station/build-watcher/internal/testproc"
+	"github.com/thoth-station/build-watcher/internal/testenv/testproc"
 )
 
 const (

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/thoth-station/build-watcher/internal/testcert"
+	"github.com/thoth-station/build-watcher/internal/testenv/testcert"
 )
 
 // pki is what one control plane trusts, made fresh at start.

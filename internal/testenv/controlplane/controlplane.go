@@ -24,8 +24,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
-	"github.com/thoth-station/build-watcher/internal/testproc"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/testproc"
 )
 
 // EnvBinDir names the environment variable that points at the directory of the

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/thoth-station/build-watcher/internal/testcert"
+	"github.com/thoth-station/build-watcher/internal/testenv/testcert"
 )
 
 // certificates are the files of a fresh CA and a server certificate it signed.

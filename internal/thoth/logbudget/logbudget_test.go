@@ -1,4 +1,4 @@
-package buildlog
+package logbudget
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"testing/iotest"
 	"unicode/utf8"
 
-	"github.com/thoth-station/build-watcher/internal/buildlog/buildlogtest"
+	"github.com/thoth-station/build-watcher/internal/thoth/logbudget/logbudgettest"
 )
 
 // apiBudget is the budget the submit code uses: the API's 3 MiB body limit less room for the
@@ -412,11 +412,11 @@ func TestEncodeReaders(t *testing.T) {
 
 func TestGenLog(t *testing.T) {
 	const size = 3_000_000
-	data, err := io.ReadAll(iotest.HalfReader(buildlogtest.NewGenerated(size)))
+	data, err := io.ReadAll(iotest.HalfReader(logbudgettest.NewGenerated(size)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(data) != size || !bytes.HasPrefix(data, []byte(buildlogtest.FirstLine)) || !bytes.HasSuffix(data, []byte("\n"+buildlogtest.LastLine)) {
+	if len(data) != size || !bytes.HasPrefix(data, []byte(logbudgettest.FirstLine)) || !bytes.HasSuffix(data, []byte("\n"+logbudgettest.LastLine)) {
 		t.Fatalf("generated %d bytes, %.60q ... %.60q", len(data), data, data[len(data)-60:])
 	}
 }
@@ -435,7 +435,7 @@ func TestEncodeGenerated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := buildlogtest.NewGenerated(tt.size)
+			g := logbudgettest.NewGenerated(tt.size)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			enc, err := Encode(g, apiBudget)
@@ -469,10 +469,10 @@ func TestEncodeGenerated(t *testing.T) {
 			if kept := int64(len(head) + len(tail)); enc.CutBytes != tt.size-kept {
 				t.Errorf("CutBytes = %d, want %d - %d kept", enc.CutBytes, tt.size, kept)
 			}
-			if !strings.HasPrefix(head, buildlogtest.FirstLine) || !strings.HasSuffix(head, "\n") {
+			if !strings.HasPrefix(head, logbudgettest.FirstLine) || !strings.HasSuffix(head, "\n") {
 				t.Errorf("head %.60q...%q does not start with the first line and end with a newline", head, head[len(head)-40:])
 			}
-			if !strings.HasSuffix(tail, "\n"+buildlogtest.LastLine) || !strings.HasPrefix(tail, "line ") {
+			if !strings.HasSuffix(tail, "\n"+logbudgettest.LastLine) || !strings.HasPrefix(tail, "line ") {
 				t.Errorf("tail %.60q...%q does not start with a whole line and end with the last line", tail, tail[len(tail)-40:])
 			}
 			if len(tail) < len(head) {
@@ -544,11 +544,11 @@ func (s *stepReader) Read(p []byte) (int, error) {
 }
 
 func benchmarkEncode(b *testing.B, size int64) {
-	g := buildlogtest.NewGenerated(size) // the pattern is built once, outside the measured loop
+	g := logbudgettest.NewGenerated(size) // the pattern is built once, outside the measured loop
 	b.ReportAllocs()
 	b.SetBytes(size)
 	runtime.GC()
-	h := buildlogtest.StartHeapSampler()
+	h := logbudgettest.StartHeapSampler()
 	for b.Loop() {
 		g.Rewind()
 		enc, err := Encode(g, apiBudget)

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 )
 
 // MainOptions configures Main.

@@ -23,7 +23,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 )
 
 // TektonModule is the module whose own CRDs are installed, at the version go.mod requires.

@@ -11,6 +11,6 @@ var env *Env
 
 func TestMain(m *testing.M) {
 	os.Exit(Main(m, &env, MainOptions{Packages: []string{
-		"github.com/thoth-station/build-watcher/internal/tektontest/testdata/stepper",
+		"github.com/thoth-station/build-watcher/internal/testenv/tektontest/testdata/stepper",
 	}}))
 }

@@ -25,8 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"sigs.k8s.io/yaml"
 
-	"github.com/thoth-station/build-watcher/internal/modroot"
-	"github.com/thoth-station/build-watcher/internal/registrytest"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 )
 
 const (

@@ -27,9 +27,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/thoth-station/build-watcher/internal/controlplane"
-	"github.com/thoth-station/build-watcher/internal/modroot"
-	"github.com/thoth-station/build-watcher/internal/testproc"
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
+	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/testproc"
 )
 
 const (
