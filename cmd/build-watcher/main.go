@@ -32,7 +32,7 @@ func main() {
 func newApp() *cli.App {
 	app := cliapp.New("build-watcher", "start one Thoth analysis (a thoth-build-analysis PipelineRun) per finished build, at most N at once")
 	app.Flags = []cli.Flag{
-		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", EnvVars: []string{"KUBECONFIG"}, TakesFile: true},
+		cliflags.KubeconfigFlag("the cluster to watch"),
 		&cli.StringSliceFlag{Name: "build-watcher-namespace", Usage: "namespace to watch; repeat for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
 		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
@@ -115,7 +115,7 @@ func run(cCtx *cli.Context) error {
 	namespaces := cliflags.List(cCtx.StringSlice("build-watcher-namespace")...)
 	insecure := cliflags.List(cCtx.StringSlice("insecure-registry")...)
 	o := watchrun.Options{
-		Kubeconfig:     cCtx.String("kubeconfig"),
+		Kubeconfig:     cCtx.String(cliflags.Kubeconfig),
 		QPS:            float32(cCtx.Float64("kube-api-qps")),
 		Burst:          cCtx.Int("kube-api-burst"),
 		MetricsAddress: cCtx.String("metrics-address"),

@@ -25,6 +25,7 @@ const (
 	ResultsDir     = "results-dir"
 	Verbose        = "verbose"
 	Debug          = "debug"
+	Kubeconfig     = "kubeconfig"
 )
 
 // Side is one end of an image's journey: "src" or "dst".
@@ -161,6 +162,17 @@ func PassTokenFlag(what string) cli.Flag {
 		Name:    PassToken,
 		Usage:   "use the service-account token (in a pod) or the kubeconfig's token as the password of user build-watcher for " + what,
 		EnvVars: []string{"THOTH_PASS_TOKEN"},
+	}
+}
+
+// KubeconfigFlag is --kubeconfig ($KUBECONFIG), described as kube.Load reads it: the files
+// given, else ~/.kube/config, else the pod's service account. what says what it is for.
+func KubeconfigFlag(what string) cli.Flag {
+	return &cli.StringFlag{
+		Name:      Kubeconfig,
+		Usage:     what + ": a kubeconfig file, or files joined by ':' as in $KUBECONFIG (default: ~/.kube/config, else the pod's service account when running in a cluster)",
+		EnvVars:   []string{"KUBECONFIG"},
+		TakesFile: true,
 	}
 }
 

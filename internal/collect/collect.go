@@ -47,7 +47,7 @@ type Options struct {
 	// defaults to the configuration's).
 	BuildRef              string
 	Kind, Namespace, Name string
-	// Kubeconfig is a path; empty: in-cluster or the default loading rules.
+	// Kubeconfig is a path; empty: $KUBECONFIG, ~/.kube/config, else the pod's service account (kube.Load).
 	Kubeconfig string
 	// LogFile receives the build log; when it is an existing directory, the log goes to
 	// LogFileName in it. Empty: the log is read (base image, failure summary) but not kept.

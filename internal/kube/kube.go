@@ -1,5 +1,5 @@
-// Package kube loads the Kubernetes client configuration the binaries run with: the pod's
-// service account in a cluster, else a kubeconfig ($KUBECONFIG, ~/.kube/config or a path).
+// Package kube loads the Kubernetes client configuration the binaries run with: a
+// kubeconfig (a path, $KUBECONFIG or ~/.kube/config), else the pod's service account.
 package kube
 
 import (
@@ -25,8 +25,9 @@ type Config struct {
 	Namespace string
 }
 
-// Load returns the configuration: the kubeconfig at path when given, else in-cluster
-// config when running in a pod, else the default kubeconfig loading rules. path may be a
+// Load returns the configuration: the kubeconfig at path when given, else the default
+// loading rules ($KUBECONFIG, ~/.kube/config), else, when none of those files exists, the
+// in-cluster configuration of the pod it runs in (client-go's order). path may be a
 // list of files as $KUBECONFIG is (the binaries' --kubeconfig flag reads that variable):
 // joined by the OS's list separator (':'), they are merged as kubectl merges them,
 // files that do not exist and blank entries skipped.

@@ -84,7 +84,7 @@ type Options struct {
 	// DefaultRegistry qualifies the build's image references that name no registry host;
 	// empty: they are left out.
 	DefaultRegistry string
-	// Kubeconfig is used with BuildRef; empty: in-cluster or the default loading rules.
+	// Kubeconfig is used with BuildRef; empty: $KUBECONFIG, ~/.kube/config, else the pod's service account (kube.Load).
 	Kubeconfig string
 	// REST, when set, is used with BuildRef instead of loading a configuration.
 	REST *rest.Config

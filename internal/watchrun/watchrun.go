@@ -38,7 +38,7 @@ const LeaseName = "build-watcher"
 // Options is one build-watcher process.
 type Options struct {
 	Watcher watcher.Config
-	// Kubeconfig is a path; empty: in-cluster or the default loading rules.
+	// Kubeconfig is a path; empty: $KUBECONFIG, ~/.kube/config, else the pod's service account (kube.Load).
 	Kubeconfig string
 	// REST, when set, is used instead of loading a configuration (tests).
 	REST  *rest.Config
