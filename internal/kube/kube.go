@@ -13,10 +13,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// Default client rate limits: client-go's own (5 QPS) is far too low for bursts of builds.
+// The client rate limits of collect-build and submit-thoth, which read one build each:
+// client-go's own (5 QPS) is too low for a PipelineRun with many TaskRuns. build-watcher
+// sets its own (watchrun.WatcherQPS).
 const (
-	DefaultQPS   = 50
-	DefaultBurst = 100
+	StepQPS   = 50
+	StepBurst = 100
 )
 
 // Config is a loaded client configuration and the namespace it defaults to.
@@ -51,6 +53,6 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the default namespace: %w", err)
 	}
-	cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
+	cfg.QPS, cfg.Burst = StepQPS, StepBurst
 	return &Config{REST: cfg, Namespace: ns}, nil
 }

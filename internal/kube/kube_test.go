@@ -34,7 +34,7 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.REST.Host != "https://127.0.0.1:6443" || cfg.Namespace != "team-a" || cfg.REST.QPS != DefaultQPS {
+		if cfg.REST.Host != "https://127.0.0.1:6443" || cfg.Namespace != "team-a" || cfg.REST.QPS != StepQPS {
 			t.Errorf("loaded %s, namespace %s, QPS %v", cfg.REST.Host, cfg.Namespace, cfg.REST.QPS)
 		}
 	})

@@ -80,7 +80,7 @@ func measureBacklog(b *testing.B, n int) float64 {
 	}
 	defer runs.Stop()
 	rest := cp.Config()
-	rest.QPS, rest.Burst = watchrun.DefaultQPS, watchrun.DefaultBurst
+	rest.QPS, rest.Burst = watchrun.WatcherQPS, watchrun.WatcherBurst
 	clients, err := watcher.NewClients(rest)
 	if err != nil {
 		b.Fatal(err)
@@ -167,7 +167,7 @@ func measureWatcher(b *testing.B, n int, pace time.Duration) float64 {
 	})
 	counter := &writeCounter{}
 	rest := cp.Config()
-	rest.QPS, rest.Burst = watchrun.DefaultQPS, watchrun.DefaultBurst
+	rest.QPS, rest.Burst = watchrun.WatcherQPS, watchrun.WatcherBurst
 	rest.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
 	clients, err := watcher.NewClients(rest)
 	if err != nil {

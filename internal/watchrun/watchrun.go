@@ -28,8 +28,8 @@ import (
 // The watcher's default client rate limits: a burst of finished builds costs two writes
 // each, and 1,000 builds should start within seconds.
 const (
-	DefaultQPS   = 500
-	DefaultBurst = 1000
+	WatcherQPS   = 500
+	WatcherBurst = 1000
 )
 
 // LeaseName is the default name of the leader-election Lease.
