@@ -58,7 +58,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "password and auth file", args: append(src, "--push-registry", "quay.io/x", "--src-registry-user", "bob", "--src-registry-password", secret, "--src-registry-auth-file", file), wantCode: 2, wantStderr: "conflict"},
 		{name: "missing auth file", args: append(src, "--push-registry", "quay.io/x", "--dst-registry-auth-file", file+".missing"), wantCode: 2, wantStderr: "--dst-registry-auth-file"},
 		{name: "auth file not JSON", args: append(src, "--push-registry", "quay.io/x", "--dst-registry-auth-file", file), wantCode: 2, wantStderr: "docker config"},
-		{name: "CA file not PEM", args: append(src, "--push-registry", "quay.io/x", "--ca-file", file), wantCode: 2, wantStderr: "--ca-file"},
+		{name: "CA file not PEM", args: append(src, "--push-registry", "quay.io/x", "--registry-ca-file", file), wantCode: 2, wantStderr: "--registry-ca-file"},
 		{name: "results dir missing", args: append(src, "--push-registry", "quay.io/x", "--results-dir", file+".missing"), wantCode: 2, wantStderr: "--results-dir"},
 		{name: "results dir is a file", args: append(src, "--push-registry", "quay.io/x", "--results-dir", file), wantCode: 2, wantStderr: "not a directory"},
 		{name: "bad bool", args: append(src, "--push-registry", "quay.io/x", "--quiet=maybe"), wantCode: 2, wantStderr: "maybe"},
@@ -214,5 +214,26 @@ func TestNoKubernetesDependency(t *testing.T) {
 				t.Errorf("mirror-image links %s through %s", imp, fields[0])
 			}
 		}
+	}
+}
+
+// TestDeprecatedCAFile: the old --ca-file (THOTH_CA_FILE) still works for this release, and
+// says on stderr what replaces it; with the new name set too, the old one is ignored.
+func TestDeprecatedCAFile(t *testing.T) {
+	clearEnv(t)
+	notPEM := filepath.Join(t.TempDir(), "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--source", "registry.local/team/app:v1", "--push-registry", "quay.io/x"}
+	t.Setenv("THOTH_CA_FILE", notPEM)
+	code, _, stderr := runApp(t, args...)
+	if code != 2 || !strings.Contains(stderr, "--ca-file (THOTH_CA_FILE) is deprecated: use --registry-ca-file (THOTH_REGISTRY_CA_FILE)") ||
+		!strings.Contains(stderr, "--registry-ca-file: "+notPEM+" holds no PEM certificate") {
+		t.Errorf("THOTH_CA_FILE: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runApp(t, append(args, "--registry-ca-file", notPEM)...)
+	if code != 2 || !strings.Contains(stderr, "is deprecated and ignored: --registry-ca-file (THOTH_REGISTRY_CA_FILE) is set") {
+		t.Errorf("both names: exit %d, stderr %q", code, stderr)
 	}
 }

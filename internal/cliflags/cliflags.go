@@ -3,6 +3,7 @@
 package cliflags
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -17,7 +18,10 @@ import (
 const (
 	ThothAPIHost   = "thoth-api-host"
 	NoTLSVerify    = "no-tls-verify"
-	CAFile         = "ca-file"
+	ThothCAFile    = "thoth-ca-file"
+	RegistryCAFile = "registry-ca-file"
+	// OldCAFile is the name both used before: kept one release as a deprecated alias.
+	OldCAFile = "ca-file"
 	RequestTimeout = "request-timeout"
 	RetryAttempts  = "retry-attempts"
 	RetryMaxTime   = "retry-max-time"
@@ -108,11 +112,12 @@ func ThothFlags() []cli.Flag {
 			EnvVars: []string{"THOTH_NO_TLS_VERIFY"},
 		},
 		&cli.StringFlag{
-			Name:      CAFile,
+			Name:      ThothCAFile,
 			Usage:     "PEM file of extra CA certificates to trust for the Thoth User API, or a directory of them (a mounted ConfigMap or Secret: every file holding a certificate)",
-			EnvVars:   []string{"THOTH_CA_FILE"},
+			EnvVars:   []string{"THOTH_USER_API_CA_FILE"},
 			TakesFile: true,
 		},
+		DeprecatedFlag(OldCAFile, "THOTH_CA_FILE", ThothCAFile),
 		&cli.DurationFlag{
 			Name:    RequestTimeout,
 			Usage:   "time limit of one request to Thoth",
@@ -149,11 +154,59 @@ func ThothValues(cCtx *cli.Context) Thoth {
 	return Thoth{
 		Host:           cCtx.String(ThothAPIHost),
 		NoTLSVerify:    cCtx.Bool(NoTLSVerify),
-		CAFile:         cCtx.String(CAFile),
+		CAFile:         StringOrDeprecated(cCtx, ThothCAFile, OldCAFile),
 		RequestTimeout: cCtx.Duration(RequestTimeout),
 		RetryAttempts:  cCtx.Int(RetryAttempts),
 		RetryMaxTime:   cCtx.Duration(RetryMaxTime),
 	}
+}
+
+// DeprecatedFlag is a string flag kept one release under its old name (and environment
+// variable) after a rename: hidden from --help, read by StringOrDeprecated, which warns.
+func DeprecatedFlag(old, oldEnv, replacement string) cli.Flag {
+	return &cli.StringFlag{
+		Name:    old,
+		Usage:   "deprecated: use --" + replacement,
+		EnvVars: []string{oldEnv},
+		Hidden:  true,
+	}
+}
+
+// StringOrDeprecated is the value of the flag name, else of its deprecated alias old,
+// with a warning on stderr naming the replacement whenever the old name is used.
+func StringOrDeprecated(cCtx *cli.Context, name, old string) string {
+	if !cCtx.IsSet(old) {
+		return cCtx.String(name)
+	}
+	replacement := "--" + name
+	if f := flagNamed(cCtx, name); f != nil {
+		if ev, ok := f.(interface{ GetEnvVars() []string }); ok && len(ev.GetEnvVars()) > 0 {
+			replacement += " (" + ev.GetEnvVars()[0] + ")"
+		}
+	}
+	oldName := "--" + old
+	if f := flagNamed(cCtx, old); f != nil {
+		if ev, ok := f.(interface{ GetEnvVars() []string }); ok && len(ev.GetEnvVars()) > 0 {
+			oldName += " (" + ev.GetEnvVars()[0] + ")"
+		}
+	}
+	if cCtx.IsSet(name) {
+		fmt.Fprintf(cCtx.App.ErrWriter, "%s: %s is deprecated and ignored: %s is set\n", cCtx.App.Name, oldName, replacement)
+		return cCtx.String(name)
+	}
+	fmt.Fprintf(cCtx.App.ErrWriter, "%s: %s is deprecated: use %s\n", cCtx.App.Name, oldName, replacement)
+	return cCtx.String(old)
+}
+
+func flagNamed(cCtx *cli.Context, name string) cli.Flag {
+	for _, f := range cCtx.App.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
 }
 
 // PassTokenFlag is --pass-token.

@@ -78,7 +78,7 @@ func hint(s side, auth authSource, err error) string {
 	)
 	switch {
 	case errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
-		return fmt.Sprintf("the %s registry's TLS certificate is not trusted: give its CA with --ca-file, or turn verification off with --no-%s-registry-tls-verify",
+		return fmt.Sprintf("the %s registry's TLS certificate is not trusted: give its CA with --registry-ca-file, or turn verification off with --no-%s-registry-tls-verify",
 			s.what, strings.TrimPrefix(s.flag, "--"))
 	case errors.Is(err, ErrPlainHTTP):
 		return "if the registry serves plain HTTP, allow it with --insecure-registry HOST:PORT"

@@ -359,8 +359,8 @@ func TestMirrorTLS(t *testing.T) {
 	opts := plainHTTP(src.Host())
 
 	_, err := Mirror(t.Context(), src.Ref("team/app:v1"), dst.Ref("app:v1"), opts)
-	if err == nil || !strings.Contains(err.Error(), "--ca-file") || !strings.Contains(err.Error(), "--no-dst-registry-tls-verify") {
-		t.Fatalf("err = %v, want a certificate error naming --ca-file and --no-dst-registry-tls-verify", err)
+	if err == nil || !strings.Contains(err.Error(), "--registry-ca-file") || !strings.Contains(err.Error(), "--no-dst-registry-tls-verify") {
+		t.Fatalf("err = %v, want a certificate error naming --registry-ca-file and --no-dst-registry-tls-verify", err)
 	}
 	for name, opt := range map[string]Option{
 		"ca file":   WithCAFile(dst.CAFile()),
@@ -574,7 +574,7 @@ func TestMirrorBadOptions(t *testing.T) {
 		{"negative delay", WithRetry(1, -1), "retry delay"},
 		{"no response timeout", WithResponseTimeout(0), "response timeout"},
 		{"empty token file", WithTokenFile(""), "token file"},
-		{"missing CA file", WithCAFile(filepath.Join(dir, "missing.pem")), "--ca-file"},
+		{"missing CA file", WithCAFile(filepath.Join(dir, "missing.pem")), "--registry-ca-file"},
 		{"CA file without PEM", WithCAFile(notPEM), "no PEM certificate"},
 		{"CA file is a directory", WithCAFile(dir), "directory"},
 		{"insecure registry URL", WithInsecureRegistries("http://example.com"), "without scheme"},

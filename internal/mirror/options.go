@@ -62,7 +62,7 @@ type options struct {
 	// source without other credentials.
 	passToken bool
 	tokenFile string
-	// roots are the CAs trusted for TLS: the system's plus --ca-file's; nil for the
+	// roots are the CAs trusted for TLS: the system's plus --registry-ca-file's; nil for the
 	// system's alone.
 	roots *x509.CertPool
 	// insecure holds the registries (host[:port]) that may be reached over plain HTTP.
@@ -162,7 +162,7 @@ func WithCAFile(path string) Option {
 		}
 		pool, err := capool.Load(path)
 		if err != nil {
-			return fmt.Errorf("--ca-file: %w", err)
+			return fmt.Errorf("--registry-ca-file: %w", err)
 		}
 		o.roots = pool
 		return nil

@@ -502,7 +502,7 @@ func withHint(err error) error {
 		}
 	}
 	if thoth.IsTLSError(err) {
-		return fmt.Errorf("%w; trust the server's CA with --ca-file, or turn verification off with --no-tls-verify", err)
+		return fmt.Errorf("%w; trust the server's CA with --thoth-ca-file, or turn verification off with --no-tls-verify", err)
 	}
 	return err
 }

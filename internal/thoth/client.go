@@ -226,7 +226,7 @@ func newHTTPClient(noTLSVerify bool, caFile string) (*http.Client, error) {
 	if caFile != "" {
 		pool, err := capool.Load(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
+			return nil, fmt.Errorf("--thoth-ca-file: %w", err)
 		}
 		tlsConfig.RootCAs = pool
 	}

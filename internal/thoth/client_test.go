@@ -451,7 +451,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{name: "max delay below initial", opts: []Option{WithRetryPolicy(RetryPolicy{MaxAttempts: 1, MaxElapsed: time.Second, InitialDelay: time.Second, MaxDelay: time.Millisecond})}, want: "below the initial"},
 		{name: "zero timeout", opts: []Option{WithRequestTimeout(0)}, want: "timeout must be positive"},
 		{name: "tiny body limit", opts: []Option{WithMaxBodyBytes(100)}, want: "at least"},
-		{name: "missing CA file", opts: []Option{WithCAFile("/nonexistent/ca.pem")}, want: "--ca-file"},
+		{name: "missing CA file", opts: []Option{WithCAFile("/nonexistent/ca.pem")}, want: "--thoth-ca-file"},
 		{name: "TLS options with own client", opts: []Option{WithHTTPClient(http.DefaultClient), WithNoTLSVerify(true)}, want: "conflict"},
 	}
 	for _, tt := range tests {
