@@ -42,7 +42,7 @@ func newApp() *cli.App {
 		&cli.BoolFlag{Name: "no-build-log", Usage: "do not send the build log", EnvVars: []string{"THOTH_NO_BUILD_LOG"}},
 		&cli.StringFlag{Name: "environment-type", Usage: "runtime or buildtime: what kind of image the build makes", Value: thoth.EnvironmentRuntime, EnvVars: []string{"THOTH_ENVIRONMENT_TYPE"}},
 		&cli.StringFlag{Name: "origin", Usage: "where the build comes from, e.g. its namespace/name or URL", EnvVars: []string{"THOTH_ORIGIN"}},
-		&cli.BoolFlag{Name: cliflags.Debug, Usage: "run Thoth's analyzers in debug mode, and log at debug level", EnvVars: []string{"THOTH_DEBUG"}},
+		&cli.BoolFlag{Name: cliflags.Debug, Usage: "run Thoth's analyzers in debug mode (debug logs: --verbose)", EnvVars: []string{"THOTH_DEBUG"}},
 		&cli.BoolFlag{Name: "force", Usage: "make Thoth analyse again even when it has cached results", EnvVars: []string{"THOTH_FORCE"}},
 		&cli.IntFlag{Name: "max-body-size", Usage: "request body limit in bytes; a longer build log keeps its head and tail", Value: thoth.DefaultMaxBodyBytes, EnvVars: []string{"THOTH_MAX_BODY_SIZE"}},
 		cliflags.PassTokenFlag("each image without other credentials, except the output image's copy in --push-registry (outside the cluster)"),
@@ -91,7 +91,7 @@ func run(cCtx *cli.Context) error {
 		Format:          cCtx.String("output"),
 		UserAgent:       "build-watcher/submit-thoth " + version.Version,
 	}
-	logger := cliflags.Logger(cCtx.Bool(cliflags.Verbose) || opts.Debug)
+	logger := cliflags.Logger(cCtx.Bool(cliflags.Verbose))
 	_, err := submit.Run(cCtx.Context, opts, submit.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: logger})
 	return err
 }
