@@ -33,12 +33,14 @@ func newApp() *cli.App {
 	app := cliapp.New("build-watcher", "start one Thoth analysis (a thoth-build-analysis PipelineRun) per finished build, at most N at once")
 	app.Flags = []cli.Flag{
 		cliflags.KubeconfigFlag("the cluster to watch"),
-		&cli.StringSliceFlag{Name: "build-watcher-namespace", Usage: "namespace to watch; repeat for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
+		&cli.StringSliceFlag{Name: "watch-namespace", Usage: "namespace whose builds are watched; repeat, or separate with commas, for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
+		cliflags.DeprecatedSliceFlag("build-watcher-namespace", "", "watch-namespace"),
 		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
 		&cli.StringFlag{Name: "phases", Usage: "comma-separated finished phases to analyse: succeeded, failed, error, cancelled", Value: "succeeded,failed,error,cancelled", EnvVars: []string{"THOTH_BUILD_WATCHER_PHASES"}},
 		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed, and send the images of existing ImageStream tags once each", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
-		&cli.StringFlag{Name: "namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
+		&cli.StringFlag{Name: "watcher-namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
+		cliflags.DeprecatedFlag("namespace", "", "watcher-namespace"),
 		&cli.StringFlag{Name: "executor", Usage: "tekton (one PipelineRun per build) or local (collect, mirror and submit in this process)", Value: watcher.ExecutorTekton, EnvVars: []string{"THOTH_BUILD_WATCHER_EXECUTOR"}},
 		&cli.IntFlag{Name: "workers-count", Usage: "analyses running at once: PipelineRuns (the rest wait as PipelineRunPending) or local workers", Value: 4, EnvVars: []string{"THOTH_BUILD_WATCHER_WORKERS"}},
 		&cli.StringFlag{Name: "pipelinerun-namespace", Usage: "where PipelineRuns are made when there is no --targets-file (default: --namespace)", EnvVars: []string{"THOTH_PIPELINERUN_NAMESPACE"}},
@@ -113,7 +115,7 @@ func run(cCtx *cli.Context) error {
 		}
 		phases = append(phases, phase)
 	}
-	namespaces := cliflags.List(cCtx.StringSlice("build-watcher-namespace")...)
+	namespaces := cliflags.List(cliflags.SliceOrDeprecated(cCtx, "watch-namespace", "build-watcher-namespace")...)
 	insecure := cliflags.List(cCtx.StringSlice("insecure-registry")...)
 	o := watchrun.Options{
 		Kubeconfig:     cCtx.String(cliflags.Kubeconfig),
@@ -129,7 +131,7 @@ func run(cCtx *cli.Context) error {
 			TektonSelector:      cCtx.String("tekton-selector"),
 			Phases:              phases,
 			AnalyzeExisting:     cCtx.Bool("analyze-existing"),
-			StateNamespace:      cCtx.String("namespace"),
+			StateNamespace:      cliflags.StringOrDeprecated(cCtx, "watcher-namespace", "namespace"),
 			Executor:            cCtx.String("executor"),
 			Workers:             cCtx.Int("workers-count"),
 			TargetsFile:         cCtx.String("targets-file"),

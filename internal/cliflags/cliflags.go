@@ -3,6 +3,7 @@
 package cliflags
 
 import (
+	"slices"
 	"fmt"
 	"log/slog"
 	"os"
@@ -163,50 +164,67 @@ func ThothValues(cCtx *cli.Context) Thoth {
 
 // DeprecatedFlag is a string flag kept one release under its old name (and environment
 // variable) after a rename: hidden from --help, read by StringOrDeprecated, which warns.
+// oldEnv may be "" when the variable stays with the new name.
 func DeprecatedFlag(old, oldEnv, replacement string) cli.Flag {
-	return &cli.StringFlag{
-		Name:    old,
-		Usage:   "deprecated: use --" + replacement,
-		EnvVars: []string{oldEnv},
-		Hidden:  true,
+	f := &cli.StringFlag{Name: old, Usage: "deprecated: use --" + replacement, Hidden: true}
+	if oldEnv != "" {
+		f.EnvVars = []string{oldEnv}
 	}
+	return f
+}
+
+// DeprecatedSliceFlag is DeprecatedFlag for a repeatable flag.
+func DeprecatedSliceFlag(old, oldEnv, replacement string) cli.Flag {
+	f := &cli.StringSliceFlag{Name: old, Usage: "deprecated: use --" + replacement, Hidden: true}
+	if oldEnv != "" {
+		f.EnvVars = []string{oldEnv}
+	}
+	return f
 }
 
 // StringOrDeprecated is the value of the flag name, else of its deprecated alias old,
 // with a warning on stderr naming the replacement whenever the old name is used.
 func StringOrDeprecated(cCtx *cli.Context, name, old string) string {
-	if !cCtx.IsSet(old) {
-		return cCtx.String(name)
+	if useDeprecated(cCtx, name, old) {
+		return cCtx.String(old)
 	}
-	replacement := "--" + name
-	if f := flagNamed(cCtx, name); f != nil {
-		if ev, ok := f.(interface{ GetEnvVars() []string }); ok && len(ev.GetEnvVars()) > 0 {
-			replacement += " (" + ev.GetEnvVars()[0] + ")"
-		}
-	}
-	oldName := "--" + old
-	if f := flagNamed(cCtx, old); f != nil {
-		if ev, ok := f.(interface{ GetEnvVars() []string }); ok && len(ev.GetEnvVars()) > 0 {
-			oldName += " (" + ev.GetEnvVars()[0] + ")"
-		}
-	}
-	if cCtx.IsSet(name) {
-		fmt.Fprintf(cCtx.App.ErrWriter, "%s: %s is deprecated and ignored: %s is set\n", cCtx.App.Name, oldName, replacement)
-		return cCtx.String(name)
-	}
-	fmt.Fprintf(cCtx.App.ErrWriter, "%s: %s is deprecated: use %s\n", cCtx.App.Name, oldName, replacement)
-	return cCtx.String(old)
+	return cCtx.String(name)
 }
 
-func flagNamed(cCtx *cli.Context, name string) cli.Flag {
+// SliceOrDeprecated is StringOrDeprecated for a repeatable flag.
+func SliceOrDeprecated(cCtx *cli.Context, name, old string) []string {
+	if useDeprecated(cCtx, name, old) {
+		return cCtx.StringSlice(old)
+	}
+	return cCtx.StringSlice(name)
+}
+
+// useDeprecated reports whether the deprecated flag old gives the value of name, warning
+// whenever old is set.
+func useDeprecated(cCtx *cli.Context, name, old string) bool {
+	if !cCtx.IsSet(old) {
+		return false
+	}
+	replacement, oldName := describeFlag(cCtx, name), describeFlag(cCtx, old)
+	if cCtx.IsSet(name) {
+		fmt.Fprintf(cCtx.App.ErrWriter, "%s: %s is deprecated and ignored: %s is set\n", cCtx.App.Name, oldName, replacement)
+		return false
+	}
+	fmt.Fprintf(cCtx.App.ErrWriter, "%s: %s is deprecated: use %s\n", cCtx.App.Name, oldName, replacement)
+	return true
+}
+
+// describeFlag is "--name (ENV)", or "--name" for a flag without a variable.
+func describeFlag(cCtx *cli.Context, name string) string {
 	for _, f := range cCtx.App.Flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		if ev, ok := f.(interface{ GetEnvVars() []string }); ok && len(ev.GetEnvVars()) > 0 {
+			return "--" + name + " (" + ev.GetEnvVars()[0] + ")"
 		}
 	}
-	return nil
+	return "--" + name
 }
 
 // PassTokenFlag is --pass-token.
