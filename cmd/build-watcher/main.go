@@ -35,9 +35,9 @@ func newApp() *cli.App {
 		cliflags.KubeconfigFlag("the cluster to watch"),
 		&cli.StringSliceFlag{Name: "watch-namespace", Usage: "namespace whose builds are watched; repeat, or separate with commas, for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
 		cliflags.DeprecatedSliceFlag("build-watcher-namespace", "", "watch-namespace"),
-		&cli.StringFlag{Name: "kinds", Usage: "comma-separated kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", Value: "build,pipelinerun,taskrun", EnvVars: []string{"THOTH_BUILD_WATCHER_KINDS"}},
+		cliflags.ListFlag("kinds", "kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", "THOTH_BUILD_WATCHER_KINDS", "build", "pipelinerun", "taskrun"),
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
-		&cli.StringFlag{Name: "phases", Usage: "comma-separated finished phases to analyse: succeeded, failed, error, cancelled", Value: "succeeded,failed,error,cancelled", EnvVars: []string{"THOTH_BUILD_WATCHER_PHASES"}},
+		cliflags.ListFlag("phases", "finished phases to analyse: succeeded, failed, error, cancelled", "THOTH_BUILD_WATCHER_PHASES", "succeeded", "failed", "error", "cancelled"),
 		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed, and send the images of existing ImageStream tags once each", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
 		&cli.StringFlag{Name: "watcher-namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
 		cliflags.DeprecatedFlag("namespace", "", "watcher-namespace"),
@@ -100,7 +100,7 @@ func run(cCtx *cli.Context) error {
 	}
 	klog.SetSlogLogger(logger)
 	var kinds []build.Kind
-	for _, k := range cliflags.List(cCtx.String("kinds")) {
+	for _, k := range cliflags.List(cCtx.StringSlice("kinds")...) {
 		kind := build.Kind(strings.ToLower(k))
 		if (build.Ref{Kind: kind, Namespace: "x", Name: "x"}).Validate() != nil {
 			return usage.Errorf("--kinds: %q is not one of %v", k, build.Kinds())
@@ -108,7 +108,7 @@ func run(cCtx *cli.Context) error {
 		kinds = append(kinds, kind)
 	}
 	var phases []build.Phase
-	for _, p := range cliflags.List(cCtx.String("phases")) {
+	for _, p := range cliflags.List(cCtx.StringSlice("phases")...) {
 		phase, ok := build.ParsePhase(p)
 		if !ok {
 			return usage.Errorf("--phases: %q is not one of %v", p, build.Phases())

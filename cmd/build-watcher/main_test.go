@@ -85,3 +85,5 @@ func TestDeprecatedNamespaceFlags(t *testing.T) {
 		t.Errorf("--namespace with --watcher-namespace: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestFlagsSpeakTheVocabulary(t *testing.T) { clitest.CheckVocabulary(t, newApp()) }

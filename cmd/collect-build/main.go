@@ -7,7 +7,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -36,11 +35,11 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "log-file", Usage: "write the build log to this file, or to build.log in it when it is a directory (a Tekton workspace); streamed, for failed builds too", EnvVars: []string{"THOTH_LOG_FILE"}, TakesFile: true},
 		&cli.BoolFlag{Name: "wait", Usage: "wait for a build that has not finished yet (else that is an error)", EnvVars: []string{"THOTH_WAIT"}},
 		&cli.DurationFlag{Name: "timeout", Usage: "with --wait, how long to wait (0: no limit)", EnvVars: []string{"THOTH_WAIT_TIMEOUT"}},
-		&cli.StringFlag{Name: "base-image-from", Usage: "comma-separated Tekton result/param names holding the base image, tried before the log's FROM lines; empty: none, the log only", Value: strings.Join(build.DefaultBaseImageFrom(), ","), EnvVars: []string{"THOTH_BASE_IMAGE_FROM"}},
+		cliflags.ListFlag("base-image-from", "Tekton result/param names holding the base image, tried before the log's FROM lines; empty: none, the log only", "THOTH_BASE_IMAGE_FROM", build.DefaultBaseImageFrom()...),
 		&cli.StringFlag{Name: "from-file", Usage: "read the build from saved objects instead of a cluster: `FILE` (JSON or YAML as oc get -o json or -o yaml prints it: one object, several, a List; tekton.dev v1beta1 or v1), or - for standard input; --build-ref or --name choose among several; no logs", EnvVars: []string{"THOTH_FROM_FILE"}, TakesFile: true},
 		&cli.StringFlag{Name: "default-registry", Usage: "the registry of image references that name none (OSBS pushes team/app:tag to the registry in its own configuration), e.g. registry.example.com; empty: such images are left out with a note, never sent as if on Docker Hub", EnvVars: []string{"THOTH_DEFAULT_REGISTRY"}},
 		cliflags.ResultsDirFlag(),
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json (the whole build record)", Value: collect.FormatText},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json (the whole build record)", Value: collect.FormatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
 		cliflags.VerboseFlag(),
 	}
 	app.Action = run
@@ -62,7 +61,7 @@ func run(cCtx *cli.Context) error {
 		Format:          cCtx.String("output"),
 		Wait:            cCtx.Bool("wait"),
 		Timeout:         cCtx.Duration("timeout"),
-		BaseImageFrom:   cliflags.List(cCtx.String("base-image-from")),
+		BaseImageFrom:   cliflags.List(cCtx.StringSlice("base-image-from")...),
 		DefaultRegistry: cCtx.String("default-registry"),
 		FromFile:        cCtx.String("from-file"),
 	}

@@ -98,3 +98,5 @@ func TestFromFile(t *testing.T) {
 		})
 	}
 }
+
+func TestFlagsSpeakTheVocabulary(t *testing.T) { clitest.CheckVocabulary(t, newApp()) }

@@ -237,3 +237,5 @@ func TestDeprecatedCAFile(t *testing.T) {
 		t.Errorf("both names: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestFlagsSpeakTheVocabulary(t *testing.T) { clitest.CheckVocabulary(t, newApp()) }

@@ -47,7 +47,7 @@ func newApp() *cli.App {
 		&cli.IntFlag{Name: "max-body-size", Usage: "request body limit in bytes; a longer build log keeps its head and tail", Value: thoth.DefaultMaxBodyBytes, EnvVars: []string{"THOTH_MAX_BODY_SIZE"}},
 		cliflags.PassTokenFlag("each image without other credentials, except the output image's copy in --push-registry (outside the cluster)"),
 		cliflags.ResultsDirFlag(),
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (one line per analysis id) or json (the decoded answer)", Value: submit.FormatText},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (one line per analysis id) or json (the decoded answer)", Value: submit.FormatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
 		cliflags.VerboseFlag(),
 	), cliflags.RegistryFlags(cliflags.Src, "the base image")...), cliflags.RegistryFlags(cliflags.Dst, "the output image")...)
 	app.Action = run

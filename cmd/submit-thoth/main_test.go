@@ -62,3 +62,5 @@ func TestCommandLine(t *testing.T) {
 func TestREADMEDocumentsEveryFlag(t *testing.T) {
 	clitest.READMEDocumentsFlags(t, newApp(), "../../README.md")
 }
+
+func TestFlagsSpeakTheVocabulary(t *testing.T) { clitest.CheckVocabulary(t, newApp()) }

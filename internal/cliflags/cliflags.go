@@ -275,6 +275,16 @@ func Logger(verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
+// ListFlag is a list-valued flag, the same in every binary: repeat it, or separate values
+// with commas (in its environment variable too); read it with List(cCtx.StringSlice(name)...).
+func ListFlag(name, usage, env string, defaults ...string) cli.Flag {
+	f := &cli.StringSliceFlag{Name: name, Usage: usage + "; repeat the flag, or separate with commas", EnvVars: []string{env}}
+	if len(defaults) > 0 {
+		f.Value = cli.NewStringSlice(defaults...)
+	}
+	return f
+}
+
 // List reads a list-valued flag or environment variable: each value is split at commas,
 // entries are trimmed, and blank ones are dropped, so that an empty value ("" in a Task
 // param) or a stray comma means no entry rather than an empty name. The result is never
