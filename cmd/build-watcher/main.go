@@ -16,7 +16,6 @@ import (
 
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/cliapp"
-	"github.com/thoth-station/build-watcher/internal/cliflags"
 	"github.com/thoth-station/build-watcher/internal/usage"
 	"github.com/thoth-station/build-watcher/internal/watcher"
 	"github.com/thoth-station/build-watcher/internal/watchrun"
@@ -32,15 +31,15 @@ func main() {
 func newApp() *cli.App {
 	app := cliapp.New("build-watcher", "start one Thoth analysis (a thoth-build-analysis PipelineRun) per finished build, at most N at once")
 	app.Flags = []cli.Flag{
-		cliflags.KubeconfigFlag("the cluster to watch"),
+		cliapp.KubeconfigFlag("the cluster to watch"),
 		&cli.StringSliceFlag{Name: "watch-namespace", Usage: "namespace whose builds are watched; repeat, or separate with commas, for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
-		cliflags.DeprecatedSliceFlag("build-watcher-namespace", "", "watch-namespace"),
-		cliflags.ListFlag("kinds", "kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", "THOTH_BUILD_WATCHER_KINDS", "build", "pipelinerun", "taskrun"),
+		cliapp.DeprecatedSliceFlag("build-watcher-namespace", "", "watch-namespace"),
+		cliapp.ListFlag("kinds", "kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", "THOTH_BUILD_WATCHER_KINDS", "build", "pipelinerun", "taskrun"),
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
-		cliflags.ListFlag("phases", "finished phases to analyse: succeeded, failed, error, cancelled", "THOTH_BUILD_WATCHER_PHASES", "succeeded", "failed", "error", "cancelled"),
+		cliapp.ListFlag("phases", "finished phases to analyse: succeeded, failed, error, cancelled", "THOTH_BUILD_WATCHER_PHASES", "succeeded", "failed", "error", "cancelled"),
 		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed, and send the images of existing ImageStream tags once each", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
 		&cli.StringFlag{Name: "watcher-namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
-		cliflags.DeprecatedFlag("namespace", "", "watcher-namespace"),
+		cliapp.DeprecatedFlag("namespace", "", "watcher-namespace"),
 		&cli.StringFlag{Name: "executor", Usage: "tekton (one PipelineRun per build) or local (collect, mirror and submit in this process)", Value: watcher.ExecutorTekton, EnvVars: []string{"THOTH_BUILD_WATCHER_EXECUTOR"}},
 		&cli.IntFlag{Name: "workers-count", Usage: "analyses running at once: PipelineRuns (the rest wait as PipelineRunPending) or local workers", Value: 4, EnvVars: []string{"THOTH_BUILD_WATCHER_WORKERS"}},
 		&cli.StringFlag{Name: "pipelinerun-namespace", Usage: "where PipelineRuns are made when there is no --targets-file (default: --namespace)", EnvVars: []string{"THOTH_PIPELINERUN_NAMESPACE"}},
@@ -56,10 +55,10 @@ func newApp() *cli.App {
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow the mirror plain HTTP to this registry (HOST or HOST:PORT; repeat the flag, or separate with commas): the runs' insecure-registries param, or the local executor's", EnvVars: []string{"THOTH_INSECURE_REGISTRIES"}},
 		&cli.StringFlag{Name: "registry-ca-configmap", Usage: "ConfigMap (in the runs' namespace) bound to the registry-ca workspace: CAs the mirror trusts for both registries, every key holding a certificate (OpenShift's internal registry: openshift-service-ca.crt)", EnvVars: []string{"THOTH_REGISTRY_CA_CONFIGMAP"}},
 		&cli.StringFlag{Name: "thoth-ca-configmap", Usage: "ConfigMap (in the runs' namespace) bound to the thoth-ca workspace: CAs trusted for the Thoth User API", EnvVars: []string{"THOTH_CA_CONFIGMAP"}},
-		&cli.StringFlag{Name: cliflags.RegistryCAFile, Usage: "with --executor local: PEM file (or directory of them) of CAs the mirror trusts for both registries", EnvVars: []string{"THOTH_REGISTRY_CA_FILE"}, TakesFile: true},
-		&cli.StringFlag{Name: cliflags.ThothCAFile, Usage: "with --executor local: PEM file (or directory of them) of CAs trusted for the Thoth User API", EnvVars: []string{"THOTH_USER_API_CA_FILE"}, TakesFile: true},
-		cliflags.DeprecatedFlag(cliflags.OldCAFile, "THOTH_CA_FILE", cliflags.ThothCAFile),
-		&cli.StringFlag{Name: cliflags.ThothAPIHost, Usage: "Thoth User API host: a host name (HTTPS), an https:// URL, or an http:// URL for local use", EnvVars: []string{"THOTH_USER_API_HOST"}},
+		&cli.StringFlag{Name: cliapp.RegistryCAFile, Usage: "with --executor local: PEM file (or directory of them) of CAs the mirror trusts for both registries", EnvVars: []string{"THOTH_REGISTRY_CA_FILE"}, TakesFile: true},
+		&cli.StringFlag{Name: cliapp.ThothCAFile, Usage: "with --executor local: PEM file (or directory of them) of CAs trusted for the Thoth User API", EnvVars: []string{"THOTH_USER_API_CA_FILE"}, TakesFile: true},
+		cliapp.DeprecatedFlag(cliapp.OldCAFile, "THOTH_CA_FILE", cliapp.ThothCAFile),
+		&cli.StringFlag{Name: cliapp.ThothAPIHost, Usage: "Thoth User API host: a host name (HTTPS), an https:// URL, or an http:// URL for local use", EnvVars: []string{"THOTH_USER_API_HOST"}},
 		&cli.StringFlag{Name: "default-registry", Usage: "the registry of build image references that name none (OSBS pushes team/app:tag to the registry in its own configuration), e.g. registry.example.com; passed to each run as default-registry; empty: such images are left out, never sent as if on Docker Hub", EnvVars: []string{"THOTH_DEFAULT_REGISTRY"}},
 		&cli.StringFlag{Name: "push-registry", Usage: "mirror each output image there before submitting it (empty: no mirror)", EnvVars: []string{"THOTH_PUSH_REGISTRY"}},
 		&cli.StringFlag{Name: "push-mode", Usage: "default or flat: how copies are named in the push registry", Value: "default", EnvVars: []string{"THOTH_PUSH_MODE"}},
@@ -68,10 +67,10 @@ func newApp() *cli.App {
 		&cli.BoolFlag{Name: "no-base", Usage: "do not submit base images", EnvVars: []string{"THOTH_NO_BASE"}},
 		&cli.BoolFlag{Name: "no-output", Usage: "do not submit output images", EnvVars: []string{"THOTH_NO_OUTPUT"}},
 		&cli.BoolFlag{Name: "no-build-log", Usage: "do not submit build logs", EnvVars: []string{"THOTH_NO_BUILD_LOG"}},
-		&cli.BoolFlag{Name: cliflags.Debug, Usage: "run Thoth's analyzers in debug mode", EnvVars: []string{"THOTH_DEBUG"}},
+		&cli.BoolFlag{Name: cliapp.Debug, Usage: "run Thoth's analyzers in debug mode", EnvVars: []string{"THOTH_DEBUG"}},
 		&cli.BoolFlag{Name: "force", Usage: "make Thoth analyse again even when it has cached results", EnvVars: []string{"THOTH_FORCE"}},
-		cliflags.PassTokenFlag("images without other credentials (OpenShift's internal registry)"),
-		&cli.BoolFlag{Name: cliflags.NoTLSVerify, Usage: "do not verify the TLS certificate of the Thoth User API", EnvVars: []string{"THOTH_NO_TLS_VERIFY"}},
+		cliapp.PassTokenFlag("images without other credentials (OpenShift's internal registry)"),
+		&cli.BoolFlag{Name: cliapp.NoTLSVerify, Usage: "do not verify the TLS certificate of the Thoth User API", EnvVars: []string{"THOTH_NO_TLS_VERIFY"}},
 		&cli.BoolFlag{Name: "no-src-registry-tls-verify", Usage: "do not verify TLS of the build's images' registry", EnvVars: []string{"THOTH_NO_SOURCE_REGISTRY_TLS_VERIFY"}},
 		&cli.BoolFlag{Name: "no-dst-registry-tls-verify", Usage: "do not verify TLS of the push registry", EnvVars: []string{"THOTH_NO_DESTINATION_REGISTRY_TLS_VERIFY"}},
 		&cli.IntFlag{Name: "analysis-attempts", Usage: "runs one analysis may take in all: a failed run (Thoth or a registry down, a node lost, the run deleted) is followed by a new one while they last", Value: watcher.DefaultAnalysisAttempts, EnvVars: []string{"THOTH_ANALYSIS_ATTEMPTS"}},
@@ -84,7 +83,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "leader-elect-identity", Usage: "this replica's name in the Lease (default: host name and a random suffix)", EnvVars: []string{"POD_NAME"}},
 		&cli.StringFlag{Name: "metrics-address", Usage: "address of /metrics, /healthz and /readyz (empty: not served)", Value: ":8080", EnvVars: []string{"THOTH_METRICS_ADDRESS"}},
 		&cli.StringFlag{Name: "log-format", Usage: "text or json", Value: "text", EnvVars: []string{"THOTH_LOG_FORMAT"}},
-		cliflags.VerboseFlag(),
+		cliapp.VerboseFlag(),
 	}
 	app.Action = run
 	return app
@@ -94,13 +93,13 @@ func run(cCtx *cli.Context) error {
 	if err := cliapp.NoArgs(cCtx); err != nil {
 		return err
 	}
-	logger, err := newLogger(cCtx.String("log-format"), cCtx.Bool(cliflags.Verbose))
+	logger, err := newLogger(cCtx.String("log-format"), cCtx.Bool(cliapp.Verbose))
 	if err != nil {
 		return err
 	}
 	klog.SetSlogLogger(logger)
 	var kinds []build.Kind
-	for _, k := range cliflags.List(cCtx.StringSlice("kinds")...) {
+	for _, k := range cliapp.List(cCtx.StringSlice("kinds")...) {
 		kind := build.Kind(strings.ToLower(k))
 		if (build.Ref{Kind: kind, Namespace: "x", Name: "x"}).Validate() != nil {
 			return usage.Errorf("--kinds: %q is not one of %v", k, build.Kinds())
@@ -108,17 +107,17 @@ func run(cCtx *cli.Context) error {
 		kinds = append(kinds, kind)
 	}
 	var phases []build.Phase
-	for _, p := range cliflags.List(cCtx.StringSlice("phases")...) {
+	for _, p := range cliapp.List(cCtx.StringSlice("phases")...) {
 		phase, ok := build.ParsePhase(p)
 		if !ok {
 			return usage.Errorf("--phases: %q is not one of %v", p, build.Phases())
 		}
 		phases = append(phases, phase)
 	}
-	namespaces := cliflags.List(cliflags.SliceOrDeprecated(cCtx, "watch-namespace", "build-watcher-namespace")...)
-	insecure := cliflags.List(cCtx.StringSlice("insecure-registry")...)
+	namespaces := cliapp.List(cliapp.SliceOrDeprecated(cCtx, "watch-namespace", "build-watcher-namespace")...)
+	insecure := cliapp.List(cCtx.StringSlice("insecure-registry")...)
 	o := watchrun.Options{
-		Kubeconfig:     cCtx.String(cliflags.Kubeconfig),
+		Kubeconfig:     cCtx.String(cliapp.Kubeconfig),
 		QPS:            float32(cCtx.Float64("kube-api-qps")),
 		Burst:          cCtx.Int("kube-api-burst"),
 		MetricsAddress: cCtx.String("metrics-address"),
@@ -131,7 +130,7 @@ func run(cCtx *cli.Context) error {
 			TektonSelector:      cCtx.String("tekton-selector"),
 			Phases:              phases,
 			AnalyzeExisting:     cCtx.Bool("analyze-existing"),
-			StateNamespace:      cliflags.StringOrDeprecated(cCtx, "watcher-namespace", "namespace"),
+			StateNamespace:      cliapp.StringOrDeprecated(cCtx, "watcher-namespace", "namespace"),
 			Executor:            cCtx.String("executor"),
 			Workers:             cCtx.Int("workers-count"),
 			TargetsFile:         cCtx.String("targets-file"),
@@ -147,14 +146,14 @@ func run(cCtx *cli.Context) error {
 			InsecureRegistries:  insecure,
 			RegistryCAConfigMap: cCtx.String("registry-ca-configmap"),
 			ThothCAConfigMap:    cCtx.String("thoth-ca-configmap"),
-			RegistryCAFile:      cCtx.String(cliflags.RegistryCAFile),
-			ThothCAFile:         cliflags.StringOrDeprecated(cCtx, cliflags.ThothCAFile, cliflags.OldCAFile),
+			RegistryCAFile:      cCtx.String(cliapp.RegistryCAFile),
+			ThothCAFile:         cliapp.StringOrDeprecated(cCtx, cliapp.ThothCAFile, cliapp.OldCAFile),
 			SyncWorkers:         cCtx.Int("sync-workers"),
 			AnalysisAttempts:    cCtx.Int("analysis-attempts"),
 			RetryBackoff:        cCtx.Duration("analysis-retry-backoff"),
 			Logger:              logger,
 			Analysis: watcher.Analysis{
-				ThothHost:              cCtx.String(cliflags.ThothAPIHost),
+				ThothHost:              cCtx.String(cliapp.ThothAPIHost),
 				PushRegistry:           cCtx.String("push-registry"),
 				DefaultRegistry:        cCtx.String("default-registry"),
 				PushMode:               cCtx.String("push-mode"),
@@ -163,10 +162,10 @@ func run(cCtx *cli.Context) error {
 				NoBase:                 cCtx.Bool("no-base"),
 				NoOutput:               cCtx.Bool("no-output"),
 				NoBuildLog:             cCtx.Bool("no-build-log"),
-				Debug:                  cCtx.Bool(cliflags.Debug),
+				Debug:                  cCtx.Bool(cliapp.Debug),
 				Force:                  cCtx.Bool("force"),
-				PassToken:              cCtx.Bool(cliflags.PassToken),
-				NoTLSVerify:            cCtx.Bool(cliflags.NoTLSVerify),
+				PassToken:              cCtx.Bool(cliapp.PassToken),
+				NoTLSVerify:            cCtx.Bool(cliapp.NoTLSVerify),
 				NoSrcRegistryTLSVerify: cCtx.Bool("no-src-registry-tls-verify"),
 				NoDstRegistryTLSVerify: cCtx.Bool("no-dst-registry-tls-verify"),
 			},

@@ -14,7 +14,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/thoth-station/build-watcher/internal/cliapp"
-	"github.com/thoth-station/build-watcher/internal/cliflags"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/result"
@@ -37,7 +36,7 @@ func main() {
 
 func newApp() *cli.App {
 	app := cliapp.New("mirror-image", "copy an image (every platform of an index) to a registry Thoth can pull from, keeping its digest")
-	passToken := cliflags.PassTokenFlag("the source image")
+	passToken := cliapp.PassTokenFlag("the source image")
 	if f, ok := passToken.(*cli.BoolFlag); ok {
 		// mirror-image reads the token file only: it links no Kubernetes client.
 		f.Usage = "use the pod's service-account token (the file " + credential.ServiceAccountTokenPath +
@@ -49,15 +48,15 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "push-mode", Usage: "default (REG/<name>:<tag>) or flat (REG:<name>-<tag>, every image a tag of one repository, as for quay.io)", Value: string(mirror.PushModeDefault), EnvVars: []string{"THOTH_PUSH_MODE"}},
 		&cli.StringFlag{Name: "destination", Usage: "name the copy exactly instead of --push-registry; without a tag or digest it keeps the source's", EnvVars: []string{"THOTH_DESTINATION_IMAGE"}},
 		&cli.IntFlag{Name: "jobs", Usage: "blobs copied at once", Value: mirror.DefaultJobs, EnvVars: []string{"THOTH_MIRROR_JOBS"}},
-		&cli.StringFlag{Name: cliflags.RegistryCAFile, Usage: "PEM file of extra CA certificates to trust for both registries, or a directory of them (a mounted ConfigMap or Secret: every file holding a certificate)", EnvVars: []string{"THOTH_REGISTRY_CA_FILE"}, TakesFile: true},
-		cliflags.DeprecatedFlag(cliflags.OldCAFile, "THOTH_CA_FILE", cliflags.RegistryCAFile),
+		&cli.StringFlag{Name: cliapp.RegistryCAFile, Usage: "PEM file of extra CA certificates to trust for both registries, or a directory of them (a mounted ConfigMap or Secret: every file holding a certificate)", EnvVars: []string{"THOTH_REGISTRY_CA_FILE"}, TakesFile: true},
+		cliapp.DeprecatedFlag(cliapp.OldCAFile, "THOTH_CA_FILE", cliapp.RegistryCAFile),
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to this registry (HOST or HOST:PORT; repeat the flag, or separate with commas; blank entries and an empty variable mean none); every other registry is reached over HTTPS only", EnvVars: []string{"THOTH_INSECURE_REGISTRIES"}},
 		passToken,
-		cliflags.ResultsDirFlag(),
+		cliapp.ResultsDirFlag(),
 		&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (they appear for copies longer than a second)", EnvVars: []string{"THOTH_QUIET"}},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (image: repo@sha256:...) or json (what was copied, with counts)", Value: formatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
-		cliflags.VerboseFlag(),
-	}, cliflags.RegistryFlags(cliflags.Src, "the source image")...), cliflags.RegistryFlags(cliflags.Dst, "the destination image")...)
+		cliapp.VerboseFlag(),
+	}, cliapp.RegistryFlags(cliapp.Src, "the source image")...), cliapp.RegistryFlags(cliapp.Dst, "the destination image")...)
 	app.Action = run
 	return app
 }
@@ -75,7 +74,7 @@ func run(cCtx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	results, err := result.NewWriter(cCtx.String(cliflags.ResultsDir))
+	results, err := result.NewWriter(cCtx.String(cliapp.ResultsDir))
 	if err != nil {
 		return usage.Errorf("--results-dir: %w", err)
 	}
@@ -84,14 +83,14 @@ func run(cCtx *cli.Context) error {
 		progress = nil
 	}
 	res, err := mirror.Mirror(cCtx.Context, src, dst,
-		mirror.WithSource(mirror.Registry(cliflags.RegistryValues(cCtx, cliflags.Src))),
-		mirror.WithDestination(mirror.Registry(cliflags.RegistryValues(cCtx, cliflags.Dst))),
-		mirror.WithPassToken(cCtx.Bool(cliflags.PassToken)),
-		mirror.WithCAFile(cliflags.StringOrDeprecated(cCtx, cliflags.RegistryCAFile, cliflags.OldCAFile)),
-		mirror.WithInsecureRegistries(cliflags.List(cCtx.StringSlice("insecure-registry")...)...),
+		mirror.WithSource(mirror.Registry(cliapp.RegistryValues(cCtx, cliapp.Src))),
+		mirror.WithDestination(mirror.Registry(cliapp.RegistryValues(cCtx, cliapp.Dst))),
+		mirror.WithPassToken(cCtx.Bool(cliapp.PassToken)),
+		mirror.WithCAFile(cliapp.StringOrDeprecated(cCtx, cliapp.RegistryCAFile, cliapp.OldCAFile)),
+		mirror.WithInsecureRegistries(cliapp.List(cCtx.StringSlice("insecure-registry")...)...),
 		mirror.WithJobs(cCtx.Int("jobs")),
 		mirror.WithProgress(progress),
-		mirror.WithLogger(cliflags.Logger(cCtx.Bool(cliflags.Verbose))),
+		mirror.WithLogger(cliapp.Logger(cCtx.Bool(cliapp.Verbose))),
 		mirror.WithUserAgent("build-watcher/mirror-image "+version.Version),
 	)
 	if err != nil {

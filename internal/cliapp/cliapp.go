@@ -1,5 +1,6 @@
-// Package cliapp holds what every binary's main shares: the urfave/cli application
-// skeleton and the one mapping from errors to exit codes.
+// Package cliapp is the command-line edge of the four binaries: the urfave/cli application
+// skeleton, the shared flag groups and their values, the logger, output formats, and the one
+// mapping from errors to exit codes.
 package cliapp
 
 import (

@@ -40,7 +40,7 @@ const (
 const TokenUser = "build-watcher"
 
 // Registry is how one side's registry is reached: its credentials and TLS verification.
-// It has the fields of cliflags.Registry, so the flags' values convert to it.
+// It has the fields of cliapp.Registry, so the flags' values convert to it.
 type Registry struct {
 	// User and Password are basic credentials: both or neither.
 	User, Password string

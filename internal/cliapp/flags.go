@@ -1,12 +1,14 @@
-// Package cliflags holds the command-line flags that several binaries share, with the
-// environment variables of the original build-watcher bot, and turns them into values.
-package cliflags
+package cliapp
+
+// This file holds the command-line flags that several binaries share, in groups (Thoth,
+// registries per side, Kubernetes client, output and logging), with the environment
+// variables of the original build-watcher bot, and turns them into values.
 
 import (
-	"slices"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +24,7 @@ const (
 	ThothCAFile    = "thoth-ca-file"
 	RegistryCAFile = "registry-ca-file"
 	// OldCAFile is the name both used before: kept one release as a deprecated alias.
-	OldCAFile = "ca-file"
+	OldCAFile      = "ca-file"
 	RequestTimeout = "request-timeout"
 	RetryAttempts  = "retry-attempts"
 	RetryMaxTime   = "retry-max-time"

@@ -1,4 +1,4 @@
-package cliflags
+package cliapp
 
 import (
 	"slices"
