@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,15 +14,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/mirror"
-	"github.com/thoth-station/build-watcher/internal/result"
-	"github.com/thoth-station/build-watcher/internal/usage"
-	"github.com/thoth-station/build-watcher/internal/version"
-)
-
-// Output formats.
-const (
-	formatText = "text"
-	formatJSON = "json"
+	"github.com/thoth-station/build-watcher/internal/mirrorrun"
 )
 
 func main() {
@@ -54,7 +44,7 @@ func newApp() *cli.App {
 		passToken,
 		cliapp.ResultsDirFlag(),
 		&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (they appear for copies longer than a second)", EnvVars: []string{"THOTH_QUIET"}},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (image: repo@sha256:...) or json (what was copied, with counts)", Value: formatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (image: repo@sha256:...) or json (what was copied, with counts)", Value: mirrorrun.FormatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
 		cliapp.VerboseFlag(),
 	}, cliapp.RegistryFlags(cliapp.Src, "the source image")...), cliapp.RegistryFlags(cliapp.Dst, "the destination image")...)
 	app.Action = run
@@ -65,43 +55,19 @@ func run(cCtx *cli.Context) error {
 	if err := cliapp.NoArgs(cCtx); err != nil {
 		return err
 	}
-	format := cCtx.String("output")
-	if format != formatText && format != formatJSON {
-		return usage.Errorf("--output must be %s or %s, not %q", formatText, formatJSON, format)
-	}
-	src := cCtx.String("source")
-	dst, err := mirror.Target(src, cCtx.String("destination"), cCtx.String("push-registry"), mirror.PushMode(cCtx.String("push-mode")))
-	if err != nil {
-		return err
-	}
-	results, err := result.NewWriter(cCtx.String(cliapp.ResultsDir))
-	if err != nil {
-		return usage.Errorf("--results-dir: %w", err)
-	}
-	var progress io.Writer = cCtx.App.ErrWriter
-	if cCtx.Bool("quiet") {
-		progress = nil
-	}
-	res, err := mirror.Mirror(cCtx.Context, src, dst,
-		mirror.WithSource(mirror.Registry(cliapp.RegistryValues(cCtx, cliapp.Src))),
-		mirror.WithDestination(mirror.Registry(cliapp.RegistryValues(cCtx, cliapp.Dst))),
-		mirror.WithPassToken(cCtx.Bool(cliapp.PassToken)),
-		mirror.WithCAFile(cliapp.StringOrDeprecated(cCtx, cliapp.RegistryCAFile, cliapp.OldCAFile)),
-		mirror.WithInsecureRegistries(cliapp.List(cCtx.StringSlice("insecure-registry")...)...),
-		mirror.WithJobs(cCtx.Int("jobs")),
-		mirror.WithProgress(progress),
-		mirror.WithLogger(cliapp.Logger(cCtx.Bool(cliapp.Verbose))),
-		mirror.WithUserAgent("build-watcher/mirror-image "+version.Version),
-	)
-	if err != nil {
-		return err
-	}
-	if err := results.Write(mirror.ResultImage, res.Image); err != nil {
-		return err
-	}
-	if format == formatJSON {
-		return cliapp.PrintJSON(cCtx.App.Writer, res)
-	}
-	_, err = fmt.Fprintf(cCtx.App.Writer, "image: %s\n", res.Image)
-	return err
+	return mirrorrun.Run(cCtx.Context, mirrorrun.Options{
+		Source:              cCtx.String("source"),
+		Destination:         cCtx.String("destination"),
+		PushRegistry:        cCtx.String("push-registry"),
+		PushMode:            mirror.PushMode(cCtx.String("push-mode")),
+		SourceRegistry:      mirror.Registry(cliapp.RegistryValues(cCtx, cliapp.Src)),
+		DestinationRegistry: mirror.Registry(cliapp.RegistryValues(cCtx, cliapp.Dst)),
+		PassToken:           cCtx.Bool(cliapp.PassToken),
+		CAFile:              cliapp.StringOrDeprecated(cCtx, cliapp.RegistryCAFile, cliapp.OldCAFile),
+		InsecureRegistries:  cliapp.List(cCtx.StringSlice("insecure-registry")...),
+		Jobs:                cCtx.Int("jobs"),
+		ResultsDir:          cCtx.String(cliapp.ResultsDir),
+		Format:              cCtx.String("output"),
+		Quiet:               cCtx.Bool("quiet"),
+	}, mirrorrun.Streams{Stdout: cCtx.App.Writer, Progress: cCtx.App.ErrWriter, Logger: cliapp.Logger(cCtx.Bool(cliapp.Verbose))})
 }
