@@ -119,6 +119,10 @@ type Options struct {
 	Format string
 	// UserAgent identifies the program to Thoth.
 	UserAgent string
+	// Client, when set, is used instead of a client made (and the API discovered) for this
+	// submission: see NewClient. The Thoth, TLS, timeout and body-limit fields above are then
+	// the client's, not these.
+	Client *thoth.Client
 }
 
 // Streams are the standard streams and logger of a run.
@@ -259,25 +263,11 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 		req.BuildLog = log
 	}
 
-	client, err := thoth.New(o.ThothHost,
-		thoth.WithNoTLSVerify(o.NoTLSVerify),
-		thoth.WithCAFile(o.CAFile),
-		thoth.WithRequestTimeout(o.RequestTimeout),
-		thoth.WithRetryPolicy(thoth.RetryPolicy{
-			MaxAttempts:  o.RetryAttempts,
-			MaxElapsed:   o.RetryMaxTime,
-			InitialDelay: min(thoth.DefaultInitialDelay, o.RetryMaxTime),
-			MaxDelay:     min(thoth.DefaultMaxDelay, o.RetryMaxTime),
-		}),
-		thoth.WithMaxBodyBytes(o.MaxBodyBytes),
-		thoth.WithUserAgent(o.UserAgent),
-		thoth.WithLogger(s.Logger),
-	)
-	if err != nil {
-		return nil, usage.Wrap(redactor.Error(err))
-	}
-	if _, err := client.Discover(ctx); err != nil {
-		return nil, redactor.Error(withHint(err))
+	client := o.Client
+	if client == nil {
+		if client, err = NewClient(ctx, o, s.Logger); err != nil {
+			return nil, err
+		}
 	}
 	sub, err := client.SubmitBuild(ctx, req)
 	if err != nil {
@@ -295,6 +285,35 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 		return sub, err
 	}
 	return sub, report(s.Stdout, o.Format, &sub.Response)
+}
+
+// NewClient makes the Thoth client o describes (host, TLS, timeouts, retries, body limit)
+// and checks by discovery that the host serves the User API with build analysis. Run makes
+// one per call unless Options.Client is set: a process that submits many builds (the
+// watcher) makes one with NewClient and passes it, so the API is discovered once.
+func NewClient(ctx context.Context, o Options, logger *slog.Logger) (*thoth.Client, error) {
+	redactor := redact.New()
+	client, err := thoth.New(o.ThothHost,
+		thoth.WithNoTLSVerify(o.NoTLSVerify),
+		thoth.WithCAFile(o.CAFile),
+		thoth.WithRequestTimeout(o.RequestTimeout),
+		thoth.WithRetryPolicy(thoth.RetryPolicy{
+			MaxAttempts:  o.RetryAttempts,
+			MaxElapsed:   o.RetryMaxTime,
+			InitialDelay: min(thoth.DefaultInitialDelay, o.RetryMaxTime),
+			MaxDelay:     min(thoth.DefaultMaxDelay, o.RetryMaxTime),
+		}),
+		thoth.WithMaxBodyBytes(o.MaxBodyBytes),
+		thoth.WithUserAgent(o.UserAgent),
+		thoth.WithLogger(logger),
+	)
+	if err != nil {
+		return nil, usage.Wrap(redactor.Error(err))
+	}
+	if _, err := client.Discover(ctx); err != nil {
+		return nil, redactor.Error(withHint(err))
+	}
+	return client, nil
 }
 
 // logKind names the log document Thoth receives.

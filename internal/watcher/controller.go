@@ -44,6 +44,8 @@ type Watcher struct {
 	local   *localExecutor  // nil for the Tekton executor
 	phases  map[build.Phase]bool
 	retry   retryPolicy
+	// thoth is the client of in-process submissions, discovered once.
+	thoth *sharedThoth
 
 	// queue holds the keys of builds to reconcile; made by Run.
 	queue    workqueue.TypedRateLimitingInterface[build.Ref]
@@ -75,12 +77,13 @@ func New(cfg *Config, clients Clients, metrics *Metrics) (*Watcher, error) {
 		sources: map[build.Kind]*source{}, phases: map[build.Phase]bool{},
 		retry: newRetryPolicy(cfg.AnalysisAttempts, cfg.RetryBackoff),
 		seen:  map[build.Ref]time.Time{}, written: map[build.Ref]types.UID{},
+		thoth: &sharedThoth{cfg: cfg, log: log},
 	}
 	for _, p := range cfg.Phases {
 		w.phases[p] = true
 	}
 	if cfg.Executor == ExecutorLocal {
-		w.local = newLocalExecutor(cfg, clients, metrics, log, w.sourceGet, w.enqueue)
+		w.local = newLocalExecutor(cfg, clients, metrics, log, w.thoth, w.sourceGet, w.enqueue)
 		w.exec = w.local
 		metrics.queue.setSource(w.local.counts)
 	} else {

@@ -63,7 +63,12 @@ func (w *Watcher) analyzeImageStream(ctx context.Context, is *imagev1.ImageStrea
 		opts := submitOptions(w.cfg, origin)
 		opts.OutputImage, opts.NoBase, opts.NoBuildLog = latest.DockerImageReference, true, true
 		opts.PushRegistry = "" // the image is where it is; not mirrored
-		if _, err := submit.Run(ctx, opts, submit.Streams{Stdout: io.Discard, Logger: w.log.With("imagestream", origin)}); err != nil {
+		client, err := w.thoth.get(ctx)
+		if err == nil {
+			opts.Client = client
+			_, err = submit.Run(ctx, opts, submit.Streams{Stdout: io.Discard, Logger: w.log.With("imagestream", origin)})
+		}
+		if err != nil {
 			w.log.Error("submitting an existing image failed; it is retried at the next start", "imagestream", origin, "image", latest.DockerImageReference, "error", err)
 			failed++
 			continue

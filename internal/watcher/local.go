@@ -27,6 +27,7 @@ type localExecutor struct {
 	clients Clients
 	metrics *Metrics
 	log     *slog.Logger
+	thoth   *sharedThoth
 	// get reads a build from the cache; enqueue asks for its reconcile once a run ended.
 	get     func(build.Ref) (*Build, bool)
 	enqueue func(build.Ref)
@@ -49,10 +50,10 @@ type localRun struct {
 
 var _ executor = (*localExecutor)(nil)
 
-func newLocalExecutor(cfg *Config, clients Clients, metrics *Metrics, log *slog.Logger,
+func newLocalExecutor(cfg *Config, clients Clients, metrics *Metrics, log *slog.Logger, thoth *sharedThoth,
 	get func(build.Ref) (*Build, bool), enqueue func(build.Ref)) *localExecutor {
 	return &localExecutor{
-		cfg: cfg, clients: clients, metrics: metrics, log: log, get: get, enqueue: enqueue,
+		cfg: cfg, clients: clients, metrics: metrics, log: log, thoth: thoth, get: get, enqueue: enqueue,
 		queue: workqueue.NewTyped[localRun](), active: map[string]bool{}, ended: map[string]Outcome{},
 	}
 }
@@ -208,6 +209,11 @@ func (l *localExecutor) analyse(ctx context.Context, b *Build) Outcome {
 		}
 		opts.OutputImage = mirrored
 	}
+	client, err := l.thoth.get(ctx)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	opts.Client = client
 	sub, err := submit.Run(ctx, opts, submit.Streams{Stdout: io.Discard, Logger: l.log.With("build", b.Ref.String())})
 	if err != nil {
 		return Outcome{Err: err}

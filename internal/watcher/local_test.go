@@ -73,10 +73,17 @@ func TestLocalExecutor(t *testing.T) {
 		return b.Annotations[watcher.AnnotationStatus] != "", "not yet"
 	})
 	origins := map[string]int{}
+	discoveries := 0
 	for _, r := range standin.Requests() {
-		if r.Method == http.MethodPost {
+		switch r.Method {
+		case http.MethodPost:
 			origins[r.Query.Get("origin")]++
+		case http.MethodGet:
+			discoveries++
 		}
+	}
+	if discoveries != 1 {
+		t.Errorf("the API was discovered %d times for %d submissions; one client is shared", discoveries, n+1)
 	}
 	delete(origins, e.ns+"/"+marker)
 	if len(origins) != n {
