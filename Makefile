@@ -31,7 +31,7 @@ test: lint unit fuzz
 unit: $(KO)
 	KO=$(KO) BUILD_WATCHER_TESTENV="$$(hack/testenv.sh | tail -n 1)" go test $(GOTEST_FLAGS) ./...
 
-## testenv: build the pinned etcd, kube-apiserver, kubectl (hack/tools) and Tekton controller (hack/tools/tekton) into ~/.cache/build-watcher
+## testenv: build the pinned etcd and kube-apiserver (hack/tools) and the Tekton controller (hack/tools/tekton), at once, into ~/.cache/build-watcher
 testenv:
 	hack/testenv.sh
 

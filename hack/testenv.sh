@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make testenv: builds the pinned control-plane binaries (kube-apiserver, etcd, kubectl) from
-# the tools module in hack/tools, and Tekton's controller (tekton-controller) from its own tools
-# module in hack/tools/tekton, into a cache directory outside the repository, skipping what is
-# already built for the pinned versions. Prints the directory on stdout's last line.
+# make testenv: builds the pinned control-plane binaries (kube-apiserver, etcd) from the tools
+# module in hack/tools, and Tekton's controller (tekton-controller) from its own tools module
+# in hack/tools/tekton, into a cache directory outside the repository, skipping what is
+# already built for the pinned versions. The three build at once: on 2 cores that fills the
+# link steps and the tails of compiles one build alone leaves idle. Prints the directory on
+# stdout's last line.
 #
 # TESTENV_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/build-watcher).
 set -euo pipefail
@@ -25,33 +27,44 @@ build() { # name package version
     local v=${version#v}
     ldflags="-X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=${v%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$version"
   fi
-  echo "testenv: building $name $version (first time only; kube-apiserver takes about 6 minutes on 2 cores)..." >&2
+  echo "testenv: building $name $version (first time only)..." >&2
   local start=$SECONDS
   go build -trimpath -ldflags "-s -w $ldflags" -o "$dir/$name.tmp" "$pkg"
   mv "$dir/$name.tmp" "$dir/$name"
   echo "testenv: built $name in $((SECONDS - start)) s" >&2
 }
 
-build etcd go.etcd.io/etcd/server/v3 "$etcd"
-build kubectl k8s.io/kubernetes/cmd/kubectl "$k8s"
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s"
+pids=()
+build etcd go.etcd.io/etcd/server/v3 "$etcd" & pids+=($!)
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s" & pids+=($!)
 
-# Tekton's controller, for the end-to-end tests (internal/testenv/tektontest). Its own module keeps
-# Tekton's client libraries out of the control plane's build list; the binary's build info
-# tells its Tekton version, so a version change in hack/tools/tekton/go.mod rebuilds it.
-cd tekton
-tekton=$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)
-built=
-if [ -x "$dir/tekton-controller" ]; then
-  built=$(go version -m "$dir/tekton-controller" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/tektoncd/pipeline" { print $3 }' || true)
-fi
-if [ "$built" = "$tekton" ]; then
-  echo "testenv: tekton-controller $tekton is built" >&2
-else
-  echo "testenv: building tekton-controller $tekton (first time only; about 2 minutes on 2 cores)..." >&2
-  start=$SECONDS
+# Tekton's controller, for the end-to-end tests (internal/testenv/tektontest). Its own module
+# keeps Tekton's client libraries out of the control plane's build list; the binary's build
+# info tells its Tekton version, so a version change in hack/tools/tekton/go.mod rebuilds it.
+build_tekton() {
+  cd tekton
+  local tekton built="" start=$SECONDS
+  tekton=$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)
+  if [ -x "$dir/tekton-controller" ]; then
+    built=$(go version -m "$dir/tekton-controller" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/tektoncd/pipeline" { print $3 }' || true)
+  fi
+  if [ "$built" = "$tekton" ]; then
+    echo "testenv: tekton-controller $tekton is built" >&2
+    return
+  fi
+  echo "testenv: building tekton-controller $tekton (first time only)..." >&2
   go build -trimpath -ldflags "-s -w" -o "$dir/tekton-controller.tmp" github.com/tektoncd/pipeline/cmd/controller
   mv "$dir/tekton-controller.tmp" "$dir/tekton-controller"
   echo "testenv: built tekton-controller in $((SECONDS - start)) s" >&2
+}
+build_tekton & pids+=($!)
+
+failed=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+if [ "$failed" != 0 ]; then
+  echo "testenv: a build failed (see above)" >&2
+  exit 1
 fi
 echo "$dir"
