@@ -32,14 +32,13 @@ func newApp() *cli.App {
 	app := cliapp.New("build-watcher", "start one Thoth analysis (a thoth-build-analysis PipelineRun) per finished build, at most N at once")
 	app.Flags = []cli.Flag{
 		cliapp.KubeconfigFlag("the cluster to watch"),
-		&cli.StringSliceFlag{Name: "watch-namespace", Usage: "namespace whose builds are watched; repeat, or separate with commas, for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
-		cliapp.DeprecatedSliceFlag("build-watcher-namespace", "", "watch-namespace"),
+		&cli.StringSliceFlag{Name: "build-watcher-namespace", Usage: "namespace whose builds are watched; repeat, or separate with commas, for several; none: all the service account may read", EnvVars: []string{"THOTH_WATCHED_NAMESPACE"}},
 		cliapp.ListFlag("kinds", "kinds of build to watch: build (OpenShift), pipelinerun, taskrun (Tekton), buildrun (Shipwright)", "THOTH_BUILD_WATCHER_KINDS", "build", "pipelinerun", "taskrun"),
 		&cli.StringFlag{Name: "tekton-selector", Usage: "label selector of the Tekton PipelineRuns/TaskRuns that are builds", Value: "build.thoth-station.ninja/analyze=true", EnvVars: []string{"THOTH_TEKTON_SELECTOR"}},
 		cliapp.ListFlag("phases", "finished phases to analyse: succeeded, failed, error, cancelled", "THOTH_BUILD_WATCHER_PHASES", "succeeded", "failed", "error", "cancelled"),
 		&cli.BoolFlag{Name: "analyze-existing", Usage: "also analyse builds that finished before the watcher was first installed, and send the images of existing ImageStream tags once each", EnvVars: []string{"THOTH_ANALYZE_EXISTING"}},
-		&cli.StringFlag{Name: "watcher-namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
-		cliapp.DeprecatedFlag("namespace", "", "watcher-namespace"),
+		&cli.StringFlag{Name: "state-namespace", Usage: "the watcher's own namespace: its state ConfigMap, its Lease, and the default for --pipelinerun-namespace (default: the pod's or kubeconfig's)", EnvVars: []string{"POD_NAMESPACE"}},
+		cliapp.DeprecatedFlag("namespace", "", "state-namespace"),
 		&cli.StringFlag{Name: "executor", Usage: "tekton (one PipelineRun per build) or local (collect, mirror and submit in this process)", Value: watcher.ExecutorTekton, EnvVars: []string{"THOTH_BUILD_WATCHER_EXECUTOR"}},
 		&cli.IntFlag{Name: "workers-count", Usage: "analyses running at once: PipelineRuns (the rest wait as PipelineRunPending) or local workers", Value: 4, EnvVars: []string{"THOTH_BUILD_WATCHER_WORKERS"}},
 		&cli.StringFlag{Name: "pipelinerun-namespace", Usage: "where PipelineRuns are made when there is no --targets-file (default: --namespace)", EnvVars: []string{"THOTH_PIPELINERUN_NAMESPACE"}},
@@ -114,7 +113,7 @@ func run(cCtx *cli.Context) error {
 		}
 		phases = append(phases, phase)
 	}
-	namespaces := cliapp.List(cliapp.SliceOrDeprecated(cCtx, "watch-namespace", "build-watcher-namespace")...)
+	namespaces := cliapp.List(cCtx.StringSlice("build-watcher-namespace")...)
 	insecure := cliapp.List(cCtx.StringSlice("insecure-registry")...)
 	o := watchrun.Options{
 		Kubeconfig:     cCtx.String(cliapp.Kubeconfig),
@@ -130,7 +129,7 @@ func run(cCtx *cli.Context) error {
 			TektonSelector:      cCtx.String("tekton-selector"),
 			Phases:              phases,
 			AnalyzeExisting:     cCtx.Bool("analyze-existing"),
-			StateNamespace:      cliapp.StringOrDeprecated(cCtx, "watcher-namespace", "namespace"),
+			StateNamespace:      cliapp.StringOrDeprecated(cCtx, "state-namespace", "namespace"),
 			Executor:            cCtx.String("executor"),
 			Workers:             cCtx.Int("workers-count"),
 			TargetsFile:         cCtx.String("targets-file"),

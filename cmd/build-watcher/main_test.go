@@ -37,7 +37,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "bad kind", args: append([]string{"--kinds", "job"}, host...), wantCode: 2, wantStderr: `--kinds: "job"`},
 		{name: "bad executor", args: append([]string{"--executor", "ssh"}, host...), wantCode: 2, wantStderr: "--executor"},
 		{name: "no workers", args: append([]string{"--workers-count", "0"}, host...), wantCode: 2, wantStderr: "--workers-count"},
-		{name: "bad namespace", args: append([]string{"--watch-namespace", "Team_A"}, host...), wantCode: 2, wantStderr: "--watch-namespace"},
+		{name: "bad namespace", args: append([]string{"--build-watcher-namespace", "Team_A"}, host...), wantCode: 2, wantStderr: "--build-watcher-namespace"},
 		{name: "bad log format", args: append([]string{"--log-format", "xml"}, host...), wantCode: 2, wantStderr: "--log-format"},
 		{name: "local with targets", args: append([]string{"--executor", "local", "--targets-file", "t.yaml"}, host...), wantCode: 2, wantStderr: "--targets-file"},
 		{name: "no configuration", args: host, wantCode: 2, wantStderr: "kubeconfig"},
@@ -68,21 +68,20 @@ func TestREADMEDocumentsEveryFlag(t *testing.T) {
 	clitest.READMEDocumentsFlags(t, newApp(), root+"/README.md")
 }
 
-// TestDeprecatedNamespaceFlags: the old names of --watch-namespace and --watcher-namespace
-// still work for this release and say what replaces them.
-func TestDeprecatedNamespaceFlags(t *testing.T) {
+// TestDeprecatedNamespaceFlag: --namespace, the old name of --state-namespace, still works
+// for this release and says what replaces it.
+func TestDeprecatedNamespaceFlag(t *testing.T) {
 	clitest.ClearEnv(t, newApp())
 	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	host := []string{"--thoth-api-host", "thoth.example.com"}
-	code, _, stderr := clitest.Run(t, newApp(), append([]string{"--build-watcher-namespace", "Team_A"}, host...)...)
-	if code != 2 || !strings.Contains(stderr, "--build-watcher-namespace is deprecated: use --watch-namespace (THOTH_WATCHED_NAMESPACE)") ||
-		!strings.Contains(stderr, `--watch-namespace "Team_A"`) {
-		t.Errorf("--build-watcher-namespace: exit %d, stderr %q", code, stderr)
+	code, _, stderr := clitest.Run(t, newApp(), append([]string{"--namespace", "Not_A_Namespace"}, host...)...)
+	if code != 2 || !strings.Contains(stderr, "--namespace is deprecated: use --state-namespace (POD_NAMESPACE)") {
+		t.Errorf("--namespace: exit %d, stderr %q", code, stderr)
 	}
-	code, _, stderr = clitest.Run(t, newApp(), append([]string{"--namespace", "thoth", "--watcher-namespace", "thoth"}, host...)...)
-	if code != 2 || !strings.Contains(stderr, "--namespace is deprecated and ignored: --watcher-namespace (POD_NAMESPACE) is set") {
-		t.Errorf("--namespace with --watcher-namespace: exit %d, stderr %q", code, stderr)
+	code, _, stderr = clitest.Run(t, newApp(), append([]string{"--namespace", "thoth", "--state-namespace", "thoth"}, host...)...)
+	if code != 2 || !strings.Contains(stderr, "--namespace is deprecated and ignored: --state-namespace (POD_NAMESPACE) is set") {
+		t.Errorf("--namespace with --state-namespace: exit %d, stderr %q", code, stderr)
 	}
 }
 

@@ -175,15 +175,6 @@ func DeprecatedFlag(old, oldEnv, replacement string) cli.Flag {
 	return f
 }
 
-// DeprecatedSliceFlag is DeprecatedFlag for a repeatable flag.
-func DeprecatedSliceFlag(old, oldEnv, replacement string) cli.Flag {
-	f := &cli.StringSliceFlag{Name: old, Usage: "deprecated: use --" + replacement, Hidden: true}
-	if oldEnv != "" {
-		f.EnvVars = []string{oldEnv}
-	}
-	return f
-}
-
 // StringOrDeprecated is the value of the flag name, else of its deprecated alias old,
 // with a warning on stderr naming the replacement whenever the old name is used.
 func StringOrDeprecated(cCtx *cli.Context, name, old string) string {
@@ -191,14 +182,6 @@ func StringOrDeprecated(cCtx *cli.Context, name, old string) string {
 		return cCtx.String(old)
 	}
 	return cCtx.String(name)
-}
-
-// SliceOrDeprecated is StringOrDeprecated for a repeatable flag.
-func SliceOrDeprecated(cCtx *cli.Context, name, old string) []string {
-	if useDeprecated(cCtx, name, old) {
-		return cCtx.StringSlice(old)
-	}
-	return cCtx.StringSlice(name)
 }
 
 // useDeprecated reports whether the deprecated flag old gives the value of name, warning

@@ -153,7 +153,7 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.StateNamespace == "" {
-		return usage.Errorf("--watcher-namespace (the watcher's own, for its state and lease) is required: set it or POD_NAMESPACE")
+		return usage.Errorf("--state-namespace (the watcher's own, for its state and lease) is required: set it or POD_NAMESPACE")
 	}
 	if c.Executor == ExecutorTekton && c.TargetsFile == "" {
 		if errs := validation.IsDNS1123Label(c.RunNamespace); len(errs) > 0 {
@@ -168,7 +168,7 @@ func (c *Config) Validate() error {
 func (c *Config) ValidateFlags() error {
 	for _, ns := range c.Namespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return usage.Errorf("--watch-namespace %q: %s", ns, strings.Join(errs, "; "))
+			return usage.Errorf("--build-watcher-namespace %q: %s", ns, strings.Join(errs, "; "))
 		}
 	}
 	if len(c.Kinds) == 0 {

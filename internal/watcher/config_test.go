@@ -44,7 +44,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "pass-token with tekton runs", modify: func(c *Config) { c.Analysis.PassToken = true }},
 		{name: "default registry", modify: func(c *Config) { c.Analysis.DefaultRegistry = "registry.example.com" }},
 		{name: "bad default registry", modify: func(c *Config) { c.Analysis.DefaultRegistry = "https://registry.example.com" }, wantErr: "--default-registry: default registry \"https://registry.example.com\" is not a registry host"},
-		{name: "no state namespace", modify: func(c *Config) { c.StateNamespace = "" }, wantErr: "--watcher-namespace"},
+		{name: "no state namespace", modify: func(c *Config) { c.StateNamespace = "" }, wantErr: "--state-namespace"},
 		{name: "bad run namespace", modify: func(c *Config) { c.RunNamespace = "Not_A_Namespace" }, wantErr: "--pipelinerun-namespace"},
 	}
 	for _, tt := range tests {

@@ -86,7 +86,7 @@ func (e *env) newProc(race bool, extra ...string) *proc {
 		}
 	})
 	args := append([]string{
-		"--kubeconfig", kc, "--watcher-namespace", e.ns, "--watch-namespace", e.ns, "--kinds", "build",
+		"--kubeconfig", kc, "--state-namespace", e.ns, "--build-watcher-namespace", e.ns, "--kinds", "build",
 		"--thoth-api-host", "thoth.example.com", "--workers-count", "5", "--metrics-address", "",
 		// Leader election is on, as deployed; a short lease lets a restart after kill -9 lead soon.
 		"--leader-elect-lease-duration", "3s",

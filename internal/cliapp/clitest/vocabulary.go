@@ -39,7 +39,7 @@ var vocabulary = map[string]string{
 	"results-dir": "THOTH_RESULTS_DIR", "output": "THOTH_OUTPUT_FORMAT",
 	"verbose": "THOTH_VERBOSE_BUILD_WATCHER", "log-format": "THOTH_LOG_FORMAT",
 	// The watcher.
-	"watch-namespace": "THOTH_WATCHED_NAMESPACE", "watcher-namespace": "POD_NAMESPACE",
+	"build-watcher-namespace": "THOTH_WATCHED_NAMESPACE", "state-namespace": "POD_NAMESPACE",
 	"kinds": "THOTH_BUILD_WATCHER_KINDS", "phases": "THOTH_BUILD_WATCHER_PHASES",
 	"tekton-selector": "THOTH_TEKTON_SELECTOR", "analyze-existing": "THOTH_ANALYZE_EXISTING",
 	"executor": "THOTH_BUILD_WATCHER_EXECUTOR", "runs": "THOTH_BUILD_WATCHER_RUNS", "pipeline": "THOTH_PIPELINE",
@@ -60,7 +60,7 @@ var vocabulary = map[string]string{
 var deprecated = map[string]map[string]string{
 	"mirror-image":  {"ca-file": "THOTH_CA_FILE"},
 	"submit-thoth":  {"ca-file": "THOTH_CA_FILE"},
-	"build-watcher": {"ca-file": "THOTH_CA_FILE", "namespace": "", "build-watcher-namespace": ""},
+	"build-watcher": {"ca-file": "THOTH_CA_FILE", "namespace": ""},
 }
 
 // CheckVocabulary fails t for every flag of app that is not in the vocabulary with the same
