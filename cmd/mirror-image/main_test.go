@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/thoth-station/build-watcher/internal/cliapp/clitest"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 	"github.com/thoth-station/build-watcher/internal/version"
@@ -229,9 +230,16 @@ func TestDeprecatedCAFile(t *testing.T) {
 	t.Setenv("THOTH_CA_FILE", notPEM)
 	code, _, stderr := runApp(t, args...)
 	if code != 2 || !strings.Contains(stderr, "--ca-file (THOTH_CA_FILE) is deprecated: use --registry-ca-file (THOTH_REGISTRY_CA_FILE)") ||
-		!strings.Contains(stderr, "--registry-ca-file: "+notPEM+" holds no PEM certificate") {
+		!strings.Contains(stderr, "reading the registry CAs: "+notPEM+" holds no PEM certificate") || !strings.HasSuffix(stderr, "; check --registry-ca-file\n") {
 		t.Errorf("THOTH_CA_FILE: exit %d, stderr %q", code, stderr)
 	}
+	// In a Task, the same failure names the workspace the CAs come from.
+	t.Setenv(hint.TaskEnv, "true")
+	code, _, stderr = runApp(t, args...)
+	if code != 2 || !strings.HasSuffix(stderr, "; check the registry-ca workspace\n") {
+		t.Errorf("in a Task: exit %d, stderr %q", code, stderr)
+	}
+	t.Setenv(hint.TaskEnv, "")
 	code, _, stderr = runApp(t, append(args, "--registry-ca-file", notPEM)...)
 	if code != 2 || !strings.Contains(stderr, "is deprecated and ignored: --registry-ca-file (THOTH_REGISTRY_CA_FILE) is set") {
 		t.Errorf("both names: exit %d, stderr %q", code, stderr)

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/usage"
 	"github.com/thoth-station/build-watcher/internal/version"
 )
@@ -47,9 +49,15 @@ func NoArgs(cCtx *cli.Context) error {
 	return nil
 }
 
-// ExitCode prints one "<name>: <cause>" line on stderr for a failed run and returns the
-// exit code: ExitBadInput for bad input, ExitFailure for anything else, ExitOK for nil.
+// ExitCode prints one "<name>: <cause>; <what to do>" line on stderr for a failed run and
+// returns the exit code: ExitBadInput for bad input, ExitFailure for anything else, ExitOK
+// for nil. The hint names flags, or params and workspaces when the step runs in one of our
+// Tasks (hint.TaskEnv).
 func ExitCode(stderr io.Writer, name string, err error) int {
+	return exitCode(stderr, name, err, hint.FromEnv(os.Getenv))
+}
+
+func exitCode(stderr io.Writer, name string, err error, where hint.Where) int {
 	if err == nil {
 		return ExitOK
 	}
@@ -57,7 +65,7 @@ func ExitCode(stderr io.Writer, name string, err error) int {
 	if errors.As(err, &exitErr) && exitErr.Error() == "" {
 		return exitErr.ExitCode()
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", name, strings.Join(strings.Fields(err.Error()), " "))
+	fmt.Fprintf(stderr, "%s: %s\n", name, strings.Join(strings.Fields(hint.Explain(err, where)), " "))
 	if errors.Is(err, usage.ErrBadInput) {
 		return ExitBadInput
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/usage"
 )
 
@@ -21,61 +22,55 @@ type side struct {
 	what string
 	// access is what the side needs on its repository.
 	access string
+	// credentials is the setting of the side's credentials.
+	credentials hint.Setting
 }
 
 // The two sides; never modified.
 var (
-	sourceSide      = side{flag: "--src", what: "source", access: "pull"}
-	destinationSide = side{flag: "--dst", what: "destination", access: "push"}
-)
-
-// authSource says where a side's credentials came from, for hints.
-type authSource int
-
-// Where credentials come from.
-const (
-	authAnonymous authSource = iota
-	authFlags
-	authFile
-	authToken
+	sourceSide      = side{flag: "--src", what: "source", access: "pull", credentials: hint.SrcRegistryCredentials}
+	destinationSide = side{flag: "--dst", what: "destination", access: "push", credentials: hint.DstRegistryCredentials}
 )
 
 // credentials decides the credentials of one side for image: the user and password of
 // reg, else reg's auth file entry for the image's registry, else (when token is not nil)
 // the service-account token as the password of TokenUser, else none. It returns the
 // secret too, for redaction, and where the credentials came from.
-func credentials(ctx context.Context, s side, reg Registry, image string, token func() (string, error), logger *slog.Logger) (authn.Authenticator, string, authSource, error) {
+func credentials(ctx context.Context, s side, reg Registry, image string, token func() (string, error), logger *slog.Logger) (authn.Authenticator, string, Credentials, error) {
 	if reg.User != "" {
 		logger.DebugContext(ctx, "registry credentials from the flags", "side", s.what, "image", image,
 			"credentials", credential.Basic{Username: reg.User, Password: reg.Password})
-		return &authn.Basic{Username: reg.User, Password: reg.Password}, reg.Password, authFlags, nil
+		return &authn.Basic{Username: reg.User, Password: reg.Password}, reg.Password, CredentialsUser, nil
 	}
 	if reg.AuthFile != "" {
 		cfg, err := credential.LoadDockerConfig(reg.AuthFile)
 		if err != nil {
-			return nil, "", authFile, usage.Errorf("%s-registry-auth-file: %w", s.flag, err)
+			return nil, "", CredentialsAuthFile, hint.Wrap(s.credentials, "check %s", usage.Errorf("the %s registry's auth file: %w", s.what, err))
 		}
 		basic, found, err := cfg.Lookup(image)
 		if err != nil {
-			return nil, "", authFile, usage.Errorf("%s-registry-auth-file: %w", s.flag, err)
+			return nil, "", CredentialsAuthFile, hint.Wrap(s.credentials, "check %s", usage.Errorf("the %s registry's auth file: %w", s.what, err))
 		}
 		if found {
 			logger.DebugContext(ctx, "registry credentials from the auth file", "side", s.what, "image", image, "credentials", basic)
-			return &authn.Basic{Username: basic.Username, Password: basic.Password}, basic.Password, authFile, nil
+			return &authn.Basic{Username: basic.Username, Password: basic.Password}, basic.Password, CredentialsAuthFile, nil
 		}
 		logger.WarnContext(ctx, "the auth file has no entry for the image's registry", "flag", s.flag+"-registry-auth-file", "image", image)
 	}
 	if token != nil {
 		tok, err := token()
 		if err != nil {
-			return nil, "", authToken, err
+			return nil, "", CredentialsToken, err
 		}
 		logger.DebugContext(ctx, "registry credentials: the service-account token", "side", s.what, "image", image, "user", TokenUser)
-		return &authn.Basic{Username: TokenUser, Password: tok}, tok, authToken, nil
+		return &authn.Basic{Username: TokenUser, Password: tok}, tok, CredentialsToken, nil
 	}
 	logger.DebugContext(ctx, "no registry credentials: anonymous access", "side", s.what, "image", image)
-	return authn.Anonymous, "", authAnonymous, nil
+	return authn.Anonymous, "", CredentialsNone, nil
 }
+
+// tokenFix is the hint of a token that cannot be read.
+const tokenFix = "the token is read because of %s: give other credentials, or run in a pod that has one"
 
 // readToken reads the service-account token file at path. Only the file is read:
 // mirror-image does without client-go and its kubeconfig handling. Errors never hold the
@@ -83,10 +78,10 @@ func credentials(ctx context.Context, s side, reg Registry, image string, token 
 func readToken(path string) (string, error) {
 	tok, err := credential.ReadTokenFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("--pass-token: %w: %s does not exist; run in a pod that mounts its service-account token, or give --src-registry-user/--src-registry-password or --src-registry-auth-file", credential.ErrNoToken, path)
+		return "", hint.Wrap(hint.PassToken, tokenFix, fmt.Errorf("reading the service-account token: %w: %s does not exist; run in a pod that mounts it", credential.ErrNoToken, path))
 	}
 	if err != nil {
-		return "", fmt.Errorf("--pass-token: %w", err)
+		return "", hint.Wrap(hint.PassToken, tokenFix, fmt.Errorf("reading the service-account token: %w", err))
 	}
 	return tok, nil
 }

@@ -105,7 +105,7 @@ type copier struct {
 	srcOpts, dstOpts []remote.Option
 	mounts           *mountWatcher
 	// srcAuth and dstAuth say where each side's credentials came from.
-	srcAuth, dstAuth authSource
+	srcAuth, dstAuth Credentials
 	// srcAuthn and srcTransport reach the source, for reading blobs.
 	srcAuthn     authn.Authenticator
 	srcTransport http.RoundTripper

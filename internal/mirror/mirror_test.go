@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
 	"github.com/thoth-station/build-watcher/internal/usage"
 )
@@ -336,7 +337,7 @@ func TestMirrorWithAuth(t *testing.T) {
 				t.Fatalf("Mirror succeeded: %+v", res)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
+				if !strings.Contains(hint.Explain(err, hint.CLI), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
@@ -359,7 +360,7 @@ func TestMirrorTLS(t *testing.T) {
 	opts := plainHTTP(src.Host())
 
 	_, err := Mirror(t.Context(), src.Ref("team/app:v1"), dst.Ref("app:v1"), opts)
-	if err == nil || !strings.Contains(err.Error(), "--registry-ca-file") || !strings.Contains(err.Error(), "--no-dst-registry-tls-verify") {
+	if msg := hint.Explain(err, hint.CLI); err == nil || !strings.Contains(msg, "--registry-ca-file") || !strings.Contains(msg, "--no-dst-registry-tls-verify") {
 		t.Fatalf("err = %v, want a certificate error naming --registry-ca-file and --no-dst-registry-tls-verify", err)
 	}
 	for name, opt := range map[string]Option{
@@ -588,7 +589,7 @@ func TestMirrorBadOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := Mirror(t.Context(), reg.Ref("team/app:v1"), reg.Ref("copy/app:v1"), plainHTTP(reg.Host()), tt.opt)
-			if !errors.Is(err, usage.ErrBadInput) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, usage.ErrBadInput) || !strings.Contains(hint.Explain(err, hint.CLI), tt.want) {
 				t.Fatalf("err = %v, want bad input containing %q", err, tt.want)
 			}
 			if !reflect.ValueOf(res).IsZero() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/thoth-station/build-watcher/internal/capool"
 	"github.com/thoth-station/build-watcher/internal/credential"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/usage"
 )
 
@@ -162,7 +163,7 @@ func WithCAFile(path string) Option {
 		}
 		pool, err := capool.Load(path)
 		if err != nil {
-			return fmt.Errorf("--registry-ca-file: %w", err)
+			return hint.Wrap(hint.RegistryCA, "check %s", fmt.Errorf("reading the registry CAs: %w", err))
 		}
 		o.roots = pool
 		return nil

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/kube"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/redact"
@@ -274,7 +274,7 @@ func Run(ctx context.Context, o Options, s Streams) (*thoth.Submission, error) {
 		if errors.Is(err, thoth.ErrNothingToSubmit) {
 			return sub, usage.Errorf("%w: the build log is empty and no image is given", thoth.ErrNothingToSubmit)
 		}
-		return sub, redactor.Error(withHint(err))
+		return sub, redactor.Error(err)
 	}
 	if sub.LogCutBytes > 0 {
 		s.Logger.InfoContext(ctx, "build log cut to fit the request body limit: head and tail kept around a marker line",
@@ -311,7 +311,7 @@ func NewClient(ctx context.Context, o Options, logger *slog.Logger) (*thoth.Clie
 		return nil, usage.Wrap(redactor.Error(err))
 	}
 	if _, err := client.Discover(ctx); err != nil {
-		return nil, redactor.Error(withHint(err))
+		return nil, redactor.Error(err)
 	}
 	return client, nil
 }
@@ -436,6 +436,15 @@ func outputCopy(output, pushRegistry string, mode mirror.PushMode) (image string
 	return dst.Context().Name() + "@" + digest.DigestStr(), true, nil
 }
 
+// authFileError is a registry auth file that cannot be used; flag is "--src" or "--dst".
+func authFileError(flag string, err error) error {
+	setting, what := hint.SrcRegistryCredentials, "source"
+	if flag == "--dst" {
+		setting, what = hint.DstRegistryCredentials, "destination"
+	}
+	return hint.Wrap(setting, "check %s", usage.Errorf("the %s registry's auth file: %w", what, err))
+}
+
 // access decides the credentials of one image: explicit user and password, else the auth
 // file's entry for the image's registry, else the service-account token when asked for,
 // else anonymous.
@@ -447,11 +456,11 @@ func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyT
 	if reg.AuthFile != "" {
 		cfg, err := credential.LoadDockerConfig(reg.AuthFile)
 		if err != nil {
-			return acc, usage.Errorf("%s-registry-auth-file: %w", flag, err)
+			return acc, authFileError(flag, err)
 		}
 		basic, found, err := cfg.Lookup(image)
 		if err != nil {
-			return acc, usage.Errorf("%s-registry-auth-file: %w", flag, err)
+			return acc, authFileError(flag, err)
 		}
 		if found {
 			acc.Username, acc.Password = basic.Username, basic.Password
@@ -462,7 +471,7 @@ func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyT
 	if tokens.enabled {
 		token, err := tokens.get(ctx)
 		if err != nil {
-			return acc, fmt.Errorf("--pass-token: %w", err)
+			return acc, hint.Wrap(hint.PassToken, "the token is read because of %s: give other credentials, or run in a pod that has one", fmt.Errorf("reading the service-account token: %w", err))
 		}
 		acc.Username, acc.Password = TokenUser, token
 		return acc, nil
@@ -507,23 +516,6 @@ func openLog(path string, stdin io.Reader) (io.Reader, func(), error) {
 		return nil, nil, usage.Errorf("--build-log-file %s is a directory, not a log file", path)
 	}
 	return f, func() { f.Close() }, nil
-}
-
-// withHint adds what to do for the failures whose fix we know.
-func withHint(err error) error {
-	var apiErr *thoth.APIError
-	if errors.As(err, &apiErr) {
-		switch {
-		case apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden:
-			return fmt.Errorf("%w; Thoth could not pull an image with the credentials given: check --src-registry-* (base image), --dst-registry-* (output image) or --pass-token", err)
-		case apiErr.StatusCode == http.StatusBadRequest && strings.Contains(apiErr.Message, "exceeded"):
-			return fmt.Errorf("%w; lower --max-body-size below the server's THOTH_MAX_POST_CONTENT_LENGTH", err)
-		}
-	}
-	if thoth.IsTLSError(err) {
-		return fmt.Errorf("%w; trust the server's CA with --thoth-ca-file, or turn verification off with --no-tls-verify", err)
-	}
-	return err
 }
 
 // writeResults writes the four Tekton results; absent ids are written empty so that a

@@ -21,6 +21,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/build"
 	"github.com/thoth-station/build-watcher/internal/credential"
 	"github.com/thoth-station/build-watcher/internal/credential/kubetoken"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
@@ -280,7 +281,7 @@ func TestRunCredentials(t *testing.T) {
 		t.Setenv("HOME", t.TempDir())
 		var r run
 		_, err := Run(t.Context(), o, r.streams(""))
-		if !errors.Is(err, credential.ErrNoToken) || !strings.Contains(err.Error(), "--pass-token") {
+		if !errors.Is(err, credential.ErrNoToken) || !strings.Contains(hint.Explain(err, hint.CLI), "--pass-token") {
 			t.Fatalf("error = %v, want ErrNoToken naming --pass-token", err)
 		}
 	})
@@ -305,8 +306,11 @@ func TestRunForbiddenHidesPassword(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
 		t.Fatalf("error = %v, want a 403", err)
 	}
-	if !strings.Contains(err.Error(), "--dst-registry-*") {
-		t.Errorf("error %q gives no hint", err)
+	if msg := hint.Explain(err, hint.CLI); !strings.Contains(msg, "--dst-registry-user") {
+		t.Errorf("error %q gives no hint in flags", msg)
+	}
+	if msg := hint.Explain(err, hint.Task); !strings.Contains(msg, "the dst-registry-auth workspace") || strings.Contains(msg, "--") {
+		t.Errorf("error %q gives no hint in the Task's words", msg)
 	}
 	for where, text := range map[string]string{"error": err.Error(), "stdout": r.stdout.String(), "logs": r.logs.String()} {
 		if strings.Contains(text, password) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/thoth-station/build-watcher/internal/capool"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/redact"
 )
 
@@ -189,7 +190,7 @@ func New(host string, opts ...Option) (*Client, error) {
 func BaseURL(host string) (*url.URL, error) {
 	host = strings.TrimSpace(host)
 	if host == "" {
-		return nil, errors.New("thoth API host is empty: set --thoth-api-host or THOTH_USER_API_HOST")
+		return nil, hint.Wrap(hint.ThothAPIHost, "set %s", errors.New("the Thoth User API host is empty"))
 	}
 	raw := host
 	if !strings.Contains(raw, "://") {
@@ -226,7 +227,7 @@ func newHTTPClient(noTLSVerify bool, caFile string) (*http.Client, error) {
 	if caFile != "" {
 		pool, err := capool.Load(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--thoth-ca-file: %w", err)
+			return nil, hint.Wrap(hint.ThothCA, "check %s", fmt.Errorf("reading the Thoth CAs: %w", err))
 		}
 		tlsConfig.RootCAs = pool
 	}

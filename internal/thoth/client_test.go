@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/thoth-station/build-watcher/internal/hint"
 )
 
 func TestBaseURL(t *testing.T) {
@@ -38,7 +40,7 @@ func TestBaseURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := BaseURL(tt.host)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if err == nil || !strings.Contains(hint.Explain(err, hint.CLI), tt.wantErr) {
 					t.Fatalf("BaseURL(%q) error = %v, want one containing %q", tt.host, err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "s3cret") {
@@ -457,7 +459,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New("thoth.example.com", tt.opts...)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil || !strings.Contains(hint.Explain(err, hint.CLI), tt.want) {
 				t.Fatalf("New error = %v, want one containing %q", err, tt.want)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/redact"
 )
 
@@ -47,6 +48,24 @@ func (e *APIError) Error() string {
 	}
 	return fmt.Sprintf("thoth answered %d %s to %s %s: %s",
 		e.StatusCode, http.StatusText(e.StatusCode), e.Method, e.Path, msg)
+}
+
+// Hint says what the user at w does about the answer, when that is known: Thoth could not
+// pull an image with the credentials sent, or the request body is over the server's limit.
+func (e *APIError) Hint(w hint.Where) string {
+	switch {
+	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
+		return "Thoth could not pull an image with the credentials given: check " + hint.Alternatives(
+			hint.With(w, "", hint.SrcRegistryCredentials)+" (base image)",
+			hint.With(w, "", hint.DstRegistryCredentials)+" (output image)",
+			hint.With(w, "", hint.PassToken))
+	case e.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, "exceeded"):
+		if lower := hint.With(w, "lower ", hint.MaxBodySize); lower != "" {
+			return lower + " below the server's THOTH_MAX_POST_CONTENT_LENGTH"
+		}
+		return "raise the server's THOTH_MAX_POST_CONTENT_LENGTH"
+	}
+	return ""
 }
 
 // Temporary reports whether the same request may succeed later: rate limiting, request
@@ -129,6 +148,14 @@ func (e *RequestError) Error() string {
 
 // Unwrap returns the transport error.
 func (e *RequestError) Unwrap() error { return e.Err }
+
+// Hint says what the user at w does about a TLS failure.
+func (e *RequestError) Hint(w hint.Where) string {
+	if !IsTLSError(e.Err) {
+		return ""
+	}
+	return hint.Alternatives(hint.With(w, "trust the server's CA with ", hint.ThothCA), hint.With(w, "turn verification off with ", hint.NoThothTLSVerify))
+}
 
 // Temporary reports whether trying again may help: connection resets, refused connections
 // and timeouts may; certificate problems, a plain-HTTP server behind an https:// host and

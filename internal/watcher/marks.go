@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/thoth-station/build-watcher/internal/hint"
 )
 
 // analysis is what a build's annotations say about its analysis.
@@ -80,14 +82,15 @@ func retryMarks(next int, at time.Time, lastError string) map[string]*string {
 	}
 }
 
-// outcomeMarks write the end of an analysis: its status and Thoth's ids.
-func outcomeMarks(out Outcome) map[string]*string {
+// outcomeMarks write the end of an analysis: its status (a failure explained for where) and
+// Thoth's ids.
+func outcomeMarks(out Outcome, where hint.Where) map[string]*string {
 	set := map[string]*string{AnnotationStatus: str("Succeeded"), AnnotationRetryAt: nil}
 	for k, v := range out.IDs {
 		set[k] = str(v)
 	}
 	if out.Err != nil {
-		set[AnnotationStatus] = str(clip("Failed: "+out.Err.Error(), 1024))
+		set[AnnotationStatus] = str(clip("Failed: "+hint.Explain(out.Err, where), 1024))
 	}
 	return set
 }

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/thoth-station/build-watcher/internal/build"
+	"github.com/thoth-station/build-watcher/internal/hint"
 )
 
 // errStale: the cached build is older than the API server's (a write conditional on its
@@ -122,7 +123,7 @@ func (w *Watcher) sync(ctx context.Context, ref build.Ref) error {
 	if isRefused(err) {
 		w.log.Error("the analysis run was refused; not retried until the watcher restarts", "build", ref.String(), "error", err)
 		w.recorder.Eventf(s.object(b), corev1.EventTypeWarning, ReasonNotStarted,
-			"%s: fix the watcher's configuration (or the Pipeline); its next start tries again", clip(err.Error(), 900))
+			"%s: fix the watcher's configuration (or the Pipeline); its next start tries again", clip(w.explain(err), 900))
 		return nil
 	}
 	if made && a.attempt == 1 {
@@ -172,7 +173,7 @@ func (w *Watcher) finish(ctx context.Context, s *source, b *Build, a analysis, c
 	if out.Err != nil && w.retry.retry(a.attempt, a.budgetFrom, out.Reason) {
 		n := a.attempt - a.budgetFrom + 1
 		wait := w.retry.wait(n)
-		if err := w.mark(ctx, s, b, retryMarks(a.attempt+1, time.Now().Add(wait), out.Err.Error())); err != nil {
+		if err := w.mark(ctx, s, b, retryMarks(a.attempt+1, time.Now().Add(wait), w.explain(out.Err))); err != nil {
 			return err
 		}
 		w.exec.forget(c)
@@ -181,11 +182,11 @@ func (w *Watcher) finish(ctx context.Context, s *source, b *Build, a analysis, c
 		w.log.Info("analysis run failed; it runs again after a backoff", "build", b.Ref.String(), "attempt", a.attempt,
 			"of", w.retry.attempts, "retry_in", wait.Round(time.Second).String(), "error", out.Err)
 		w.recorder.Eventf(s.object(b), corev1.EventTypeWarning, ReasonRetrying,
-			"attempt %d of %d failed: %s; attempt %d starts in %s", n, w.retry.attempts, clip(out.Err.Error(), 700), n+1, wait.Round(time.Second))
+			"attempt %d of %d failed: %s; attempt %d starts in %s", n, w.retry.attempts, clip(w.explain(out.Err), 700), n+1, wait.Round(time.Second))
 		w.queue.AddAfter(b.Ref, wait)
 		return nil
 	}
-	if err := w.mark(ctx, s, b, outcomeMarks(out)); err != nil {
+	if err := w.mark(ctx, s, b, outcomeMarks(out, w.hints())); err != nil {
 		return err
 	}
 	w.exec.forget(c)
@@ -200,7 +201,7 @@ func (w *Watcher) finish(ctx context.Context, s *source, b *Build, a analysis, c
 		if IsFinalReason(out.Reason) {
 			why = "a new run cannot fix " + out.Reason
 		}
-		w.recorder.Eventf(s.object(b), corev1.EventTypeWarning, ReasonFailed, "Thoth analysis failed (%s): %s", why, clip(out.Err.Error(), 800))
+		w.recorder.Eventf(s.object(b), corev1.EventTypeWarning, ReasonFailed, "Thoth analysis failed (%s): %s", why, clip(w.explain(out.Err), 800))
 		return nil
 	}
 	w.metrics.writeBacks.WithLabelValues("succeeded").Inc()
@@ -260,3 +261,15 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// hints is where the watcher's users stand, for the hints of the errors it reports.
+func (w *Watcher) hints() hint.Where {
+	if w.cfg.Executor == ExecutorLocal {
+		return hint.WatcherLocal
+	}
+	return hint.WatcherTekton
+}
+
+// explain returns err's text with what to do about it, in the watcher's flags and ConfigMap
+// keys: what its annotations and Events show.
+func (w *Watcher) explain(err error) string { return hint.Explain(err, w.hints()) }

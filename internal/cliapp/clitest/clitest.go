@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/thoth-station/build-watcher/internal/cliapp"
+	"github.com/thoth-station/build-watcher/internal/hint"
 )
 
 // ClearEnv unsets every environment variable app's flags read, so that the environment
@@ -17,6 +18,8 @@ import (
 // restores them when the test ends. Tests that set one do so after.
 func ClearEnv(t *testing.T, app *cli.App) {
 	t.Helper()
+	t.Setenv(hint.TaskEnv, "")
+	os.Unsetenv(hint.TaskEnv)
 	for _, f := range app.Flags {
 		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
 			for _, env := range ev.GetEnvVars() {

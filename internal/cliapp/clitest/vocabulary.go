@@ -102,3 +102,11 @@ func vocabularyErrors(app *cli.App) []string {
 	}
 	return errs
 }
+
+// FlagEnv returns the environment variable of the vocabulary's flag name ("": none), and
+// whether the vocabulary has the flag: how other tests (the hints') check that a flag they
+// name exists.
+func FlagEnv(name string) (env string, ok bool) {
+	env, ok = vocabulary[name]
+	return env, ok
+}
