@@ -4,12 +4,15 @@
 package cliapp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,6 +42,14 @@ func New(name, usageText string) *cli.App {
 			return usage.Wrap(err)
 		},
 	}
+}
+
+// Main runs app as a binary's main does, with os.Args, cancelled by SIGINT or SIGTERM, and
+// reports its error on stderr; it returns the exit code for os.Exit.
+func Main(app *cli.App) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return ExitCode(os.Stderr, app.Name, app.RunContext(ctx, os.Args))
 }
 
 // NoArgs is an Action guard: the binaries take flags only.

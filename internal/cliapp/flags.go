@@ -6,8 +6,6 @@ package cliapp
 
 import (
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +29,7 @@ const (
 	PassToken      = "pass-token"
 	ResultsDir     = "results-dir"
 	Verbose        = "verbose"
+	LogFormat      = "log-format"
 	Debug          = "debug"
 	Kubeconfig     = "kubeconfig"
 )
@@ -240,24 +239,6 @@ func ResultsDirFlag() cli.Flag {
 		EnvVars:   []string{"THOTH_RESULTS_DIR"},
 		TakesFile: true,
 	}
-}
-
-// VerboseFlag is --verbose, the original bot's switch for debug logs.
-func VerboseFlag() cli.Flag {
-	return &cli.BoolFlag{
-		Name:    Verbose,
-		Usage:   "log what is going on in detail (debug level) on stderr",
-		EnvVars: []string{"THOTH_VERBOSE_BUILD_WATCHER"},
-	}
-}
-
-// Logger returns the stderr logger for a run: info level, debug when verbose.
-func Logger(verbose bool) *slog.Logger {
-	level := slog.LevelInfo
-	if verbose {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // ListFlag is a list-valued flag, the same in every binary: repeat it, or separate values
