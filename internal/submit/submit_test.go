@@ -125,8 +125,8 @@ func TestRunBadInput(t *testing.T) {
 			if !errors.Is(err, usage.ErrBadInput) {
 				t.Fatalf("error = %v, want bad input", err)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %q, want it to name %q", err, tt.want)
+			if msg := hint.Explain(err, hint.CLI); !strings.Contains(msg, tt.want) {
+				t.Errorf("error = %q, want it to name %q", msg, tt.want)
 			}
 			if strings.Contains(err.Error(), "pw-x1") {
 				t.Errorf("error shows the password: %v", err)

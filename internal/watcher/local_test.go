@@ -123,6 +123,12 @@ func TestLocalExecutorRefused(t *testing.T) {
 				_, _ = w.Write([]byte(`{"error":"the build log is not a build log"}`))
 				return
 			}
+			if strings.Contains(origin, "/forbidden-") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`{"error":"unauthorized to pull the image"}`))
+				return
+			}
 		}
 		standin.ServeHTTP(w, r)
 	}))
@@ -132,7 +138,7 @@ func TestLocalExecutorRefused(t *testing.T) {
 	cfg.Analysis.ThothHost = srv.URL
 	cfg.RetryBackoff = 50 * time.Millisecond
 	_, m := e.startWatcher(cfg)
-	names := []string{"refused-0", "fine-0"}
+	names := []string{"refused-0", "forbidden-0", "fine-0"}
 	for _, name := range names {
 		e.front.SetBuildLog(e.ns, name, []byte("STEP 1/2: FROM quay.io/thoth-station/s2i-thoth-ubi9-py311:v0.35.1\n"))
 		if err := e.finishBuild(ctx, name, buildv1.BuildPhaseFailed, time.Now()); err != nil {
@@ -161,6 +167,16 @@ func TestLocalExecutorRefused(t *testing.T) {
 	if st := b.Annotations[watcher.AnnotationStatus]; !strings.HasPrefix(st, "Failed: ") || !strings.Contains(st, "the build log is not a build log") {
 		t.Errorf("refused build: status %q, want Thoth's refusal", st)
 	}
+	// The hint of a failure is worded for the watcher: its flags and ConfigMap keys, only
+	// those of the local executor (no --pass-token there).
+	forbidden, err := e.builds.BuildV1().Builds(e.ns).Get(ctx, "forbidden-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := forbidden.Annotations[watcher.AnnotationStatus]; !strings.Contains(st, "Thoth could not pull an image with the credentials given: check --src-registry-auth-file (THOTH_SRC_REGISTRY_AUTH_FILE) (base image)") ||
+		strings.Contains(st, "pass-token") {
+		t.Errorf("forbidden build: status %q, want a hint in the local watcher's words", st)
+	}
 	if _, retried := b.Annotations[watcher.AnnotationAttempt]; retried {
 		t.Errorf("a refusal no retry can fix was retried: attempt %s", b.Annotations[watcher.AnnotationAttempt])
 	}
@@ -170,7 +186,8 @@ func TestLocalExecutorRefused(t *testing.T) {
 	}
 	mu.Unlock()
 	e.waitEvent(ctx, b.UID, watcher.ReasonFailed, "a new run cannot fix "+watcher.ReasonLocalPermanent)
-	if got := gauge(t, m, "build_watcher_analyses_failed_total", map[string]string{"reason": watcher.ReasonLocalPermanent}); got != 1 {
-		t.Errorf("build_watcher_analyses_failed_total{reason=%s} = %g, want 1", watcher.ReasonLocalPermanent, got)
+	// Both refusals, the 400 and the 403, are final.
+	if got := gauge(t, m, "build_watcher_analyses_failed_total", map[string]string{"reason": watcher.ReasonLocalPermanent}); got != 2 {
+		t.Errorf("build_watcher_analyses_failed_total{reason=%s} = %g, want 2", watcher.ReasonLocalPermanent, got)
 	}
 }

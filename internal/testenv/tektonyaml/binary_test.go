@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/thoth-station/build-watcher/internal/collect"
+	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/submit"
 )
@@ -147,6 +148,7 @@ func envProblems(d *Document, steps []int, env map[string]map[string]bool, pendi
 		for _, e := range vars {
 			switch {
 			case env[bin][e.Name]:
+			case e.Name == hint.TaskEnv: // every binary reads it, for the wording of its hints
 			case pending[bin][e.Name] != "":
 				seen = append(seen, bin+" "+e.Name)
 			default:
