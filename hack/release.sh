@@ -62,8 +62,13 @@ else
   if ! [[ "$version" =~ $semver ]]; then
     case "$version" in
       *+*) die "version $version has build metadata (+...): image tags and labels cannot hold '+'; use x.y.z or x.y.z-prerelease" ;;
-      *) die "version $version is not a semantic version: use x.y.z or x.y.z-prerelease, e.g. 0.2.0 or v0.2.0-rc.1" ;;
+      *) die "version $version is not a semantic version: use x.y.z or x.y.z-prerelease, e.g. 0.9.0 or v0.9.1-rc.1" ;;
     esac
+  fi
+  # The repository's v0.7.0 and v0.8.0 are the Python bot's, without a catalog; Artifact Hub
+  # is told to ignore every 0.0-0.8 version (hack/release/artifacthub-repo-*.yml).
+  if [ "${BASH_REMATCH[1]}" = 0 ] && [ "${BASH_REMATCH[2]}" -lt 9 ]; then
+    die "version $version is below 0.9.0: v0.7.0 and v0.8.0 are the Python bot's, and Artifact Hub ignores 0.0 to 0.8; releases start at 0.9.0"
   fi
   label=${version#v} # app.kubernetes.io/version, the version Artifact Hub shows
   tag=v$label        # git tag, image tag and the binaries' --version

@@ -352,6 +352,8 @@ func TestReleaseBadInput(t *testing.T) {
 		{"word", []string{"latest"}, "is not a semantic version"},
 		{"double v", []string{"vv1.2.3"}, "is not a semantic version"},
 		{"build metadata", []string{"v1.2.3+build.7"}, "has build metadata"},
+		{"a Python-era version", []string{"0.8.1"}, "is below 0.9.0"},
+		{"below the first release", []string{"v0.1.0-rc.1"}, "releases start at 0.9.0"},
 		{"too long for a label", []string{"1.2.3-" + strings.Repeat("a", 60)}, "longer than 63 characters"},
 		{"two versions", []string{"1.2.3", "1.2.4"}, "one version only"},
 		{"docs-only with a version", []string{"--docs-only", "1.2.3"}, "--docs-only takes no version"},

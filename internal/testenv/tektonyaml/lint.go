@@ -104,6 +104,7 @@ func Rules() []Rule {
 		{Name: "tags", Scopes: published, Check: checkAnnotationSet(TagsAnnotation)},
 		{Name: "platforms", Scopes: published, Check: checkPlatforms},
 		{Name: "description-shape", Scopes: published, Check: checkDescriptionShape},
+		{Name: "artifacthub", Scopes: published, Check: checkArtifactHub},
 		{Name: "described", Check: checkDescribed},
 		{Name: "image-reference", Check: checkImages},
 		{Name: "script-substitution", Check: checkScripts},

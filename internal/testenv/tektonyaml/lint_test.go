@@ -79,6 +79,22 @@ func doctored() []doctoredCase {
 		pl("description summary too long", "description-shape", func(o any) {
 			asPipeline(o).Spec.Description = strings.Repeat("word ", 30) + "end\nparagraph"
 		}, "more than 120"),
+		ct("no license", "artifacthub", func(o any) { delete(asTask(o).Annotations, LicenseAnnotation) }, "missing annotation "+LicenseAnnotation),
+		ct("license not SPDX", "artifacthub", func(o any) { asTask(o).Annotations[LicenseAnnotation] = "Apache License 2" }, "not an SPDX"),
+		ct("no provider", "artifacthub", func(o any) { delete(asTask(o).Annotations, ProviderAnnotation) }, ProviderAnnotation),
+		ct("links not YAML", "artifacthub", func(o any) { asTask(o).Annotations[LinksAnnotation] = "source: [" }, "not a YAML list"),
+		ct("link named source", "artifacthub", func(o any) {
+			asTask(o).Annotations[LinksAnnotation] = "- name: source\n  url: https://github.com/x/y\n"
+		}, "its own source link"),
+		ct("link not https", "artifacthub", func(o any) {
+			asTask(o).Annotations[LinksAnnotation] = "- name: docs\n  url: github.com/x/y\n"
+		}, "not an https URL"),
+		ct("maintainer without email", "artifacthub", func(o any) { asTask(o).Annotations[MaintainersAnnotation] = "- name: someone\n" }, "needs a name and an email"),
+		ct("change of an unknown kind", "artifacthub", func(o any) {
+			asTask(o).Annotations[ChangesAnnotation] = "- kind: improved\n  description: faster\n"
+		}, `kind "improved"`),
+		ct("keyword tekton in tags", "artifacthub", func(o any) { asTask(o).Annotations[TagsAnnotation] = "thoth, tekton" }, `keyword "tekton" twice`),
+		pl("keyword pipeline in tags", "artifacthub", func(o any) { asPipeline(o).Annotations[TagsAnnotation] = "thoth, pipeline, thoth" }, `keyword "pipeline" twice`),
 		ct("param without description", "described", func(o any) { asTask(o).Spec.Params[1].Description = " " }, "spec.params[1] (base-image-from).description"),
 		ct("result without description", "described", func(o any) { asTask(o).Spec.Results[0].Description = "" }, "spec.results[0] (phase).description"),
 		ct("workspace without description", "described", func(o any) { asTask(o).Spec.Workspaces[0].Description = "" }, "spec.workspaces[0] (build-log).description"),
