@@ -1,25 +1,45 @@
 #!/usr/bin/env bash
 # Runs every Fuzz target of the module for FUZZTIME (default 10s) each.
-# go test -fuzz takes one target of one package per run, so we list them first.
+# go test -fuzz takes one target of one package per run and links the instrumented test
+# binary again for each; instead, each package's binary is built once (go test -c -fuzz)
+# and run once per target, from the package's directory as go test does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 fuzztime=${FUZZTIME:-10s}
 retry_execs=${FUZZ_RETRY_EXECS:-2000x}
-mapfile -t files < <(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go')
-count=0
+module=$(go list -m)
+cache=$(go env GOCACHE)/fuzz
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+mapfile -t files < <(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go' | sed 's|^\./||')
+declare -A targets=()
 for f in "${files[@]}"; do
-  pkg="./$(dirname "$f")"
+  dir=$(dirname "$f")
   while read -r target; do
-    [ -n "$target" ] || continue
-    echo "fuzz: $pkg $target ($fuzztime)"
+    [ -n "$target" ] && targets[$dir]+="$target "
+  done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*testing\.F).*/\1/p' "$f")
+done
+count=0
+fuzz() { # dir test-binary target fuzztime
+  (cd "$1" && "$2" -test.run='^$' -test.fuzz="^$3\$" -test.fuzztime="$4" -test.fuzzminimizetime=2s \
+    -test.fuzzcachedir="$cache/$module/${1#./}")
+}
+for dir in $(printf '%s\n' "${!targets[@]}" | sort); do
+  test_bin="$bin/$(echo "$dir" | tr / _).test"
+  start=$SECONDS
+  go test -c -fuzz=. -o "$test_bin" "./$dir"
+  echo "fuzz: built ./$dir's instrumented test binary in $((SECONDS - start)) s"
+  for target in ${targets[$dir]}; do
+    echo "fuzz: ./$dir $target ($fuzztime)"
     log=$(mktemp)
-    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$pkg" 2>&1 | tee "$log"; then
+    if ! fuzz "$root/$dir" "$test_bin" "$target" "$fuzztime" 2>&1 | tee "$log"; then
       # Go 1.26's fuzz coordinator can report "context deadline exceeded" when -fuzztime ends
       # while a worker is busy (golang/go#75804), with no failing input. Only that is retried,
       # with a count budget, which has no deadline to race; a real failure writes its input.
       if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written to' "$log"; then
         echo "fuzz: $target hit golang/go#75804 (no failing input); running $retry_execs inputs instead"
-        go test -run='^$' -fuzz="^${target}\$" -fuzztime="$retry_execs" -fuzzminimizetime=2s "$pkg"
+        fuzz "$root/$dir" "$test_bin" "$target" "$retry_execs"
       else
         rm -f "$log"
         exit 1
@@ -27,7 +47,7 @@ for f in "${files[@]}"; do
     fi
     rm -f "$log"
     count=$((count + 1))
-  done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*testing\.F).*/\1/p' "$f")
+  done
 done
 if [ "$count" -eq 0 ]; then
   echo "fuzz: no Fuzz targets found" >&2
