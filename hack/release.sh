@@ -24,6 +24,9 @@
 #   CATALOG_DIR          output directory (default catalog/ of the repository)
 #   TASKS_DIR            source directory (default tasks/ of the repository)
 #   KO                   the ko binary (default ko from PATH, else $(go env GOPATH)/bin/ko)
+#   CHANGELOG            the changelog (default CHANGELOG.md of the repository): its section
+#                        "## <version>" (for a prerelease, else "## <x.y.z>") becomes each
+#                        resource's artifacthub.io/changes
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,6 +76,34 @@ else
   label=${version#v} # app.kubernetes.io/version, the version Artifact Hub shows
   tag=v$label        # git tag, image tag and the binaries' --version
   [ "${#label}" -le 63 ] || die "version $label is longer than 63 characters, the limit of a label value"
+
+  # The release's changes, from the changelog: Artifact Hub shows them on each package's page.
+  changelog=${CHANGELOG:-$root/CHANGELOG.md}
+  [ -f "$changelog" ] || die "$changelog does not exist: keep a changelog with a section \"## $label\" per release"
+  changes=""
+  for section in "$label" "${label%%-*}"; do
+    changes=$(awk -v v="## $section" '$0 == v {on = 1; next} /^## / {on = 0} on && /^- / {print}' "$changelog")
+    [ -z "$changes" ] || break
+  done
+  if [ -z "$changes" ]; then
+    sections="\"## $label\""
+    [ "$label" = "${label%%-*}" ] || sections+=" or \"## ${label%%-*}\""
+    die "$changelog has no section $sections with entries \"- <kind>: <what changed>\": add this release's changes"
+  fi
+  # artifacthub.io/changes as Artifact Hub parses it: a YAML list of kind and description.
+  changes_yaml=""
+  while IFS= read -r line; do
+    entry=${line#- }
+    kind=${entry%%:*}
+    desc=${entry#*:}
+    desc=${desc# }
+    case "$kind" in
+      added | changed | deprecated | removed | fixed | security) ;;
+      *) die "$changelog, section $label: \"$line\" does not start with a kind (added, changed, deprecated, removed, fixed or security) and a colon" ;;
+    esac
+    [ -n "$desc" ] && [ "$desc" != "$entry" ] || die "$changelog, section $label: \"$line\" has no description after \"$kind:\""
+    changes_yaml+="      - kind: $kind"$'\n'"        description: '${desc//\'/\'\'}'"$'\n'
+  done <<<"$changes"
 fi
 
 tasks_dir=${TASKS_DIR:-$root/tasks}
@@ -220,6 +251,10 @@ else
     name=${r#*/}
     f="$stage/$kind/$name/$name.yaml"
     sed -E -i "s/^([[:space:]]+app\\.kubernetes\\.io\\/version:).*\$/\\1 \"$label\"/" "$f"
+    # The changes go first under metadata.annotations (two-space indent, as tasks/ writes it).
+    grep -qE '^  annotations:$' "$f" || die "$kind/$name/$name.yaml has no metadata.annotations: add them (Artifact Hub reads its metadata there)"
+    CHANGES=$changes_yaml awk '!done && $0 == "  annotations:" {print; printf "    artifacthub.io/changes: |\n%s", ENVIRON["CHANGES"]; done = 1; next} {print}' "$f" >"$f.new"
+    mv "$f.new" "$f"
     # Every image is pinned by digest, whoever wrote it; $(params...) images are the user's.
     while read -r line; do
       # shellcheck disable=SC2016 # a literal $( marks an image chosen by a param

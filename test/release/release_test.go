@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -67,6 +68,7 @@ func TestRelease(t *testing.T) {
 		"KO_DEFAULTBASEIMAGE": base,
 		"PLATFORMS":           "linux/amd64",
 		"CATALOG_DIR":         out,
+		"CHANGELOG":           writeChangelog(t, testChangelog),
 	}, testVersion)
 	if err != nil {
 		t.Fatalf("hack/release.sh %s: %v\nstdout:\n%s\nstderr (end):\n%s", testVersion, err, stdout, lastBytes(stderr, 8<<10))
@@ -83,8 +85,9 @@ func TestRelease(t *testing.T) {
 		manifest := filepath.Join(out, kind, resName, resName+".yaml")
 		var doc struct {
 			Metadata struct {
-				Name   string            `json:"name"`
-				Labels map[string]string `json:"labels"`
+				Name        string            `json:"name"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
 			} `json:"metadata"`
 		}
 		data := readFile(t, manifest)
@@ -96,6 +99,16 @@ func TestRelease(t *testing.T) {
 		}
 		if got := doc.Metadata.Labels["app.kubernetes.io/version"]; got != testVersion {
 			t.Errorf("%s/%s.yaml: label app.kubernetes.io/version is %q, want %q", r, resName, got, testVersion)
+		}
+		// The changelog's section of the release (9.9.9 for the prerelease 9.9.9-test), as
+		// Artifact Hub parses artifacthub.io/changes.
+		var changes []struct{ Kind, Description string }
+		if err := yaml.UnmarshalStrict([]byte(doc.Metadata.Annotations["artifacthub.io/changes"]), &changes); err != nil {
+			t.Errorf("%s/%s.yaml: artifacthub.io/changes: %v", r, resName, err)
+		}
+		wantChanges := []struct{ Kind, Description string }{{"added", "a Task's new param: it's 'quoted'"}, {"fixed", "a #hash and a: colon"}}
+		if !reflect.DeepEqual(changes, wantChanges) {
+			t.Errorf("%s/%s.yaml: artifacthub.io/changes is %+v, want %+v", r, resName, changes, wantChanges)
 		}
 		var tree any
 		if err := yaml.Unmarshal(data, &tree); err != nil {
@@ -344,20 +357,26 @@ func TestReleaseBadInput(t *testing.T) {
 		name string
 		args []string
 		want string
+		// changelog, when set, is the CHANGELOG the script reads instead of the repository's.
+		changelog string
 	}{
-		{"no version", nil, "no version given: run make release VERSION=x.y.z"},
-		{"two parts", []string{"1.2"}, "is not a semantic version"},
-		{"leading zero", []string{"01.2.3"}, "is not a semantic version"},
-		{"empty prerelease", []string{"1.2.3-"}, "is not a semantic version"},
-		{"word", []string{"latest"}, "is not a semantic version"},
-		{"double v", []string{"vv1.2.3"}, "is not a semantic version"},
-		{"build metadata", []string{"v1.2.3+build.7"}, "has build metadata"},
-		{"a Python-era version", []string{"0.8.1"}, "is below 0.9.0"},
-		{"below the first release", []string{"v0.1.0-rc.1"}, "releases start at 0.9.0"},
-		{"too long for a label", []string{"1.2.3-" + strings.Repeat("a", 60)}, "longer than 63 characters"},
-		{"two versions", []string{"1.2.3", "1.2.4"}, "one version only"},
-		{"docs-only with a version", []string{"--docs-only", "1.2.3"}, "--docs-only takes no version"},
-		{"unknown option", []string{"--push"}, "unknown option --push"},
+		{"no version", nil, "no version given: run make release VERSION=x.y.z", ""},
+		{"two parts", []string{"1.2"}, "is not a semantic version", ""},
+		{"leading zero", []string{"01.2.3"}, "is not a semantic version", ""},
+		{"empty prerelease", []string{"1.2.3-"}, "is not a semantic version", ""},
+		{"word", []string{"latest"}, "is not a semantic version", ""},
+		{"double v", []string{"vv1.2.3"}, "is not a semantic version", ""},
+		{"build metadata", []string{"v1.2.3+build.7"}, "has build metadata", ""},
+		{"a Python-era version", []string{"0.8.1"}, "is below 0.9.0", ""},
+		{"below the first release", []string{"v0.1.0-rc.1"}, "releases start at 0.9.0", ""},
+		{"too long for a label", []string{"1.2.3-" + strings.Repeat("a", 60)}, "longer than 63 characters", ""},
+		{"two versions", []string{"1.2.3", "1.2.4"}, "one version only", ""},
+		{"docs-only with a version", []string{"--docs-only", "1.2.3"}, "--docs-only takes no version", ""},
+		{"unknown option", []string{"--push"}, "unknown option --push", ""},
+		{"no changelog section", []string{"9.9.8"}, `has no section "## 9.9.8" with entries`, ""},
+		{"changelog entry without a kind", []string{"1.0.0"}, `"- made it faster" does not start with a kind`, "## 1.0.0\n\n- made it faster\n"},
+		{"changelog entry of an unknown kind", []string{"1.0.0-rc.1"}, `"- improved: speed" does not start with a kind`, "## 1.0.0\n- improved: speed\n"},
+		{"changelog entry without a description", []string{"1.0.0"}, `has no description after "fixed:"`, "## 1.0.0\n- fixed:\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,6 +386,9 @@ func TestReleaseBadInput(t *testing.T) {
 				"CATALOG_DIR":    out,
 				"KO":             "/nonexistent/ko", // nothing may be built
 				"KO_DOCKER_REPO": "127.0.0.1:1/never",
+			}
+			if tt.changelog != "" {
+				env["CHANGELOG"] = writeChangelog(t, tt.changelog)
 			}
 			_, stderr, err := runScript(t, root, env, tt.args...)
 			var exit *exec.ExitError
@@ -419,7 +441,7 @@ func runScript(t *testing.T, root string, env map[string]string, args ...string)
 func scriptEnv(env map[string]string) []string {
 	drop := map[string]bool{
 		"VERSION": true, "KO": true, "KO_DOCKER_REPO": true, "KO_DEFAULTBASEIMAGE": true,
-		"PLATFORMS": true, "CATALOG_DIR": true, "TASKS_DIR": true,
+		"PLATFORMS": true, "CATALOG_DIR": true, "TASKS_DIR": true, "CHANGELOG": true,
 		"MAKEFLAGS": true, "MAKELEVEL": true, "MFLAGS": true,
 	}
 	var out []string
@@ -650,4 +672,28 @@ func lastBytes(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// testChangelog is the changelog TestRelease releases 9.9.9-test with: quotes, a hash and a
+// colon that the annotation's YAML must keep.
+const testChangelog = `# Changelog
+
+## 9.9.10
+
+- removed: not this release's
+
+## 9.9.9
+
+- added: a Task's new param: it's 'quoted'
+- fixed: a #hash and a: colon
+`
+
+// writeChangelog writes text into a file for the script's CHANGELOG and returns its path.
+func writeChangelog(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "CHANGELOG.md")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
