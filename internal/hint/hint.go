@@ -278,3 +278,19 @@ func (e *SettingError) Hint(w Where) string {
 	}
 	return fmt.Sprintf(e.Fix, sp)
 }
+
+// TokenError is a service-account token that cannot be read for PassToken.
+func TokenError(err error) error {
+	return Wrap(PassToken, "the token is read because of %s: give other credentials, or run in a pod that has one",
+		fmt.Errorf("reading the service-account token: %w", err))
+}
+
+// AuthFileError is a registry auth file that cannot be used, on the source side (the build's
+// images) or the destination side (the push registry).
+func AuthFileError(source bool, err error) error {
+	setting, side := DstRegistryCredentials, "destination"
+	if source {
+		setting, side = SrcRegistryCredentials, "source"
+	}
+	return Wrap(setting, "check %s", fmt.Errorf("the %s registry's auth file: %w", side, err))
+}

@@ -22,14 +22,12 @@ type side struct {
 	what string
 	// access is what the side needs on its repository.
 	access string
-	// credentials is the setting of the side's credentials.
-	credentials hint.Setting
 }
 
 // The two sides; never modified.
 var (
-	sourceSide      = side{flag: "--src", what: "source", access: "pull", credentials: hint.SrcRegistryCredentials}
-	destinationSide = side{flag: "--dst", what: "destination", access: "push", credentials: hint.DstRegistryCredentials}
+	sourceSide      = side{flag: "--src", what: "source", access: "pull"}
+	destinationSide = side{flag: "--dst", what: "destination", access: "push"}
 )
 
 // credentials decides the credentials of one side for image: the user and password of
@@ -45,11 +43,11 @@ func credentials(ctx context.Context, s side, reg Registry, image string, token 
 	if reg.AuthFile != "" {
 		cfg, err := credential.LoadDockerConfig(reg.AuthFile)
 		if err != nil {
-			return nil, "", CredentialsAuthFile, hint.Wrap(s.credentials, "check %s", usage.Errorf("the %s registry's auth file: %w", s.what, err))
+			return nil, "", CredentialsAuthFile, hint.AuthFileError(s == sourceSide, usage.Wrap(err))
 		}
 		basic, found, err := cfg.Lookup(image)
 		if err != nil {
-			return nil, "", CredentialsAuthFile, hint.Wrap(s.credentials, "check %s", usage.Errorf("the %s registry's auth file: %w", s.what, err))
+			return nil, "", CredentialsAuthFile, hint.AuthFileError(s == sourceSide, usage.Wrap(err))
 		}
 		if found {
 			logger.DebugContext(ctx, "registry credentials from the auth file", "side", s.what, "image", image, "credentials", basic)
@@ -69,19 +67,16 @@ func credentials(ctx context.Context, s side, reg Registry, image string, token 
 	return authn.Anonymous, "", CredentialsNone, nil
 }
 
-// tokenFix is the hint of a token that cannot be read.
-const tokenFix = "the token is read because of %s: give other credentials, or run in a pod that has one"
-
 // readToken reads the service-account token file at path. Only the file is read:
 // mirror-image does without client-go and its kubeconfig handling. Errors never hold the
 // token; a missing file wraps credential.ErrNoToken.
 func readToken(path string) (string, error) {
 	tok, err := credential.ReadTokenFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", hint.Wrap(hint.PassToken, tokenFix, fmt.Errorf("reading the service-account token: %w: %s does not exist; run in a pod that mounts it", credential.ErrNoToken, path))
+		return "", hint.TokenError(fmt.Errorf("%w: %s does not exist; run in a pod that mounts it", credential.ErrNoToken, path))
 	}
 	if err != nil {
-		return "", hint.Wrap(hint.PassToken, tokenFix, fmt.Errorf("reading the service-account token: %w", err))
+		return "", hint.TokenError(err)
 	}
 	return tok, nil
 }

@@ -436,15 +436,6 @@ func outputCopy(output, pushRegistry string, mode mirror.PushMode) (image string
 	return dst.Context().Name() + "@" + digest.DigestStr(), true, nil
 }
 
-// authFileError is a registry auth file that cannot be used; flag is "--src" or "--dst".
-func authFileError(flag string, err error) error {
-	setting, what := hint.SrcRegistryCredentials, "source"
-	if flag == "--dst" {
-		setting, what = hint.DstRegistryCredentials, "destination"
-	}
-	return hint.Wrap(setting, "check %s", usage.Errorf("the %s registry's auth file: %w", what, err))
-}
-
 // access decides the credentials of one image: explicit user and password, else the auth
 // file's entry for the image's registry, else the service-account token when asked for,
 // else anonymous.
@@ -456,11 +447,11 @@ func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyT
 	if reg.AuthFile != "" {
 		cfg, err := credential.LoadDockerConfig(reg.AuthFile)
 		if err != nil {
-			return acc, authFileError(flag, err)
+			return acc, hint.AuthFileError(flag == "--src", usage.Wrap(err))
 		}
 		basic, found, err := cfg.Lookup(image)
 		if err != nil {
-			return acc, authFileError(flag, err)
+			return acc, hint.AuthFileError(flag == "--src", usage.Wrap(err))
 		}
 		if found {
 			acc.Username, acc.Password = basic.Username, basic.Password
@@ -471,7 +462,7 @@ func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyT
 	if tokens.enabled {
 		token, err := tokens.get(ctx)
 		if err != nil {
-			return acc, hint.Wrap(hint.PassToken, "the token is read because of %s: give other credentials, or run in a pod that has one", fmt.Errorf("reading the service-account token: %w", err))
+			return acc, hint.TokenError(err)
 		}
 		acc.Username, acc.Password = TokenUser, token
 		return acc, nil
