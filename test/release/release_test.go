@@ -548,9 +548,19 @@ func released(t *testing.T, src []byte, images map[string]string, manifest bool)
 	})
 	if manifest {
 		out = versionLabelRE.ReplaceAll(out, []byte(`$1 "`+testVersion+`"`))
+		// The changes of testChangelog's section 9.9.9 open metadata.annotations.
+		out = bytes.Replace(out, []byte("\n  annotations:\n"), []byte("\n  annotations:\n"+testChanges), 1)
 	}
 	return out
 }
+
+// testChanges is the artifacthub.io/changes annotation the script makes of testChangelog.
+const testChanges = `    artifacthub.io/changes: |
+      - kind: added
+        description: 'a Task''s new param: it''s ''quoted'''
+      - kind: fixed
+        description: 'a #hash and a: colon'
+`
 
 // sourcePackages maps the package path (after the module) of every ko:// reference in
 // tasks/ to its binary's name.
