@@ -50,3 +50,23 @@ func newLogger(w io.Writer, format string, verbose bool) (*slog.Logger, error) {
 	}
 	return nil, usage.Errorf("--log-format must be %s or %s, not %q", LogFormatText, LogFormatJSON, format)
 }
+
+// SetAction gives app every binary's logging flags and an action that refuses arguments,
+// builds the logger (sending it to each of logThrough, such as kube.LogThrough) and then
+// runs run with it.
+func SetAction(app *cli.App, run func(cCtx *cli.Context, logger *slog.Logger) error, logThrough ...func(*slog.Logger)) {
+	app.Flags = append(app.Flags, LoggingFlags()...)
+	app.Action = func(cCtx *cli.Context) error {
+		if err := NoArgs(cCtx); err != nil {
+			return err
+		}
+		logger, err := NewLogger(cCtx)
+		if err != nil {
+			return err
+		}
+		for _, f := range logThrough {
+			f(logger)
+		}
+		return run(cCtx, logger)
+	}
+}

@@ -2,6 +2,7 @@
 package buildwatcher
 
 import (
+	"log/slog"
 	"strings"
 	"time"
 
@@ -71,20 +72,11 @@ func App() *cli.App {
 		&cli.StringFlag{Name: "leader-elect-identity", Usage: "this replica's name in the Lease (default: host name and a random suffix)", EnvVars: []string{"POD_NAME"}},
 		&cli.StringFlag{Name: "metrics-address", Usage: "address of /metrics, /healthz and /readyz (empty: not served)", Value: ":8080", EnvVars: []string{"THOTH_METRICS_ADDRESS"}},
 	}
-	app.Flags = append(app.Flags, cliapp.LoggingFlags()...)
-	app.Action = run
+	cliapp.SetAction(app, run, kube.LogThrough)
 	return app
 }
 
-func run(cCtx *cli.Context) error {
-	if err := cliapp.NoArgs(cCtx); err != nil {
-		return err
-	}
-	logger, err := cliapp.NewLogger(cCtx)
-	if err != nil {
-		return err
-	}
-	kube.LogThrough(logger)
+func run(cCtx *cli.Context, logger *slog.Logger) error {
 	var kinds []build.Kind
 	for _, k := range cliapp.List(cCtx.StringSlice("kinds")...) {
 		kind := build.Kind(strings.ToLower(k))

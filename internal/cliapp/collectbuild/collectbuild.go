@@ -2,6 +2,7 @@
 package collectbuild
 
 import (
+	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -31,20 +32,11 @@ func App() *cli.App {
 		cliapp.ResultsDirFlag(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json (the whole build record)", Value: collect.FormatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
 	}
-	app.Flags = append(app.Flags, cliapp.LoggingFlags()...)
-	app.Action = run
+	cliapp.SetAction(app, run, kube.LogThrough)
 	return app
 }
 
-func run(cCtx *cli.Context) error {
-	if err := cliapp.NoArgs(cCtx); err != nil {
-		return err
-	}
-	logger, err := cliapp.NewLogger(cCtx)
-	if err != nil {
-		return err
-	}
-	kube.LogThrough(logger)
+func run(cCtx *cli.Context, logger *slog.Logger) error {
 	opts := collect.Options{
 		BuildRef:        cCtx.String("build-ref"),
 		Kind:            cCtx.String("kind"),
@@ -60,6 +52,6 @@ func run(cCtx *cli.Context) error {
 		DefaultRegistry: cCtx.String("default-registry"),
 		FromFile:        cCtx.String("from-file"),
 	}
-	_, err = collect.Run(cCtx.Context, opts, collect.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: logger})
+	_, err := collect.Run(cCtx.Context, opts, collect.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: logger})
 	return err
 }

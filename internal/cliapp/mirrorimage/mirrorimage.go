@@ -3,6 +3,7 @@ package mirrorimage
 
 import (
 	"github.com/urfave/cli/v2"
+	"log/slog"
 
 	"github.com/thoth-station/build-watcher/internal/cliapp"
 	"github.com/thoth-station/build-watcher/internal/credential"
@@ -34,19 +35,11 @@ func App() *cli.App {
 		&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (they appear for copies longer than a second)", EnvVars: []string{"THOTH_QUIET"}},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (image: repo@sha256:...) or json (what was copied, with counts)", Value: mirrorrun.FormatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
 	}, cliapp.RegistryFlags(cliapp.Src, "the source image")...), cliapp.RegistryFlags(cliapp.Dst, "the destination image")...)
-	app.Flags = append(app.Flags, cliapp.LoggingFlags()...)
-	app.Action = run
+	cliapp.SetAction(app, run)
 	return app
 }
 
-func run(cCtx *cli.Context) error {
-	if err := cliapp.NoArgs(cCtx); err != nil {
-		return err
-	}
-	logger, err := cliapp.NewLogger(cCtx)
-	if err != nil {
-		return err
-	}
+func run(cCtx *cli.Context, logger *slog.Logger) error {
 	return mirrorrun.Run(cCtx.Context, mirrorrun.Options{
 		Source:              cCtx.String("source"),
 		Destination:         cCtx.String("destination"),

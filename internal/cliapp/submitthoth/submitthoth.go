@@ -2,6 +2,7 @@
 package submitthoth
 
 import (
+	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -40,20 +41,11 @@ func App() *cli.App {
 		cliapp.ResultsDirFlag(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text (one line per analysis id) or json (the decoded answer)", Value: submit.FormatText, EnvVars: []string{"THOTH_OUTPUT_FORMAT"}},
 	), cliapp.RegistryFlags(cliapp.Src, "the base image")...), cliapp.RegistryFlags(cliapp.Dst, "the output image")...)
-	app.Flags = append(app.Flags, cliapp.LoggingFlags()...)
-	app.Action = run
+	cliapp.SetAction(app, run, kube.LogThrough)
 	return app
 }
 
-func run(cCtx *cli.Context) error {
-	if err := cliapp.NoArgs(cCtx); err != nil {
-		return err
-	}
-	logger, err := cliapp.NewLogger(cCtx)
-	if err != nil {
-		return err
-	}
-	kube.LogThrough(logger)
+func run(cCtx *cli.Context, logger *slog.Logger) error {
 	th := cliapp.ThothValues(cCtx)
 	src, dst := cliapp.RegistryValues(cCtx, cliapp.Src), cliapp.RegistryValues(cCtx, cliapp.Dst)
 	opts := submit.Options{
@@ -87,6 +79,6 @@ func run(cCtx *cli.Context) error {
 		Format:          cCtx.String("output"),
 		UserAgent:       "build-watcher/submit-thoth " + version.Version,
 	}
-	_, err = submit.Run(cCtx.Context, opts, submit.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: logger})
+	_, err := submit.Run(cCtx.Context, opts, submit.Streams{Stdin: os.Stdin, Stdout: cCtx.App.Writer, Logger: logger})
 	return err
 }

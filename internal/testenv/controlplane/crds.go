@@ -65,7 +65,12 @@ func TektonCRDs(ctx context.Context) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locating %s in the module cache (go mod download): %w", TektonModule, err)
 	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "config", "300-crds")
+	return readCRDs(filepath.Join(strings.TrimSpace(string(out)), "config", "300-crds"), nil)
+}
+
+// readCRDs reads every *.yaml file of dir, in name order, each changed by edit when it is
+// not nil; a directory without one is an error.
+func readCRDs(dir string, edit func([]byte) ([]byte, error)) ([][]byte, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("no CRDs in %s", dir)
@@ -76,6 +81,11 @@ func TektonCRDs(ctx context.Context) ([][]byte, error) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
+		}
+		if edit != nil {
+			if data, err = edit(data); err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
 		}
 		docs = append(docs, data)
 	}
@@ -110,25 +120,7 @@ func ShipwrightCRDs(ctx context.Context) ([][]byte, error) {
 	if err != nil || info.Dir == "" {
 		return nil, fmt.Errorf("downloading %s into the module cache (go mod download %s; it needs the module proxy): %w", mod, mod, errors.Join(err, exitStderr(err)))
 	}
-	dir := filepath.Join(info.Dir, "deploy", "crds")
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no CRDs in %s", dir)
-	}
-	sort.Strings(files)
-	var docs [][]byte
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		doc, err := v1beta1Only(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		docs = append(docs, doc)
-	}
-	return docs, nil
+	return readCRDs(filepath.Join(info.Dir, "deploy", "crds"), v1beta1Only)
 }
 
 // v1beta1Only rewrites one Shipwright CRD for an API server without Shipwright's conversion
