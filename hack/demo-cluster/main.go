@@ -46,7 +46,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
+	err := run(ctx, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo-cluster: %v\n", err)
@@ -54,8 +54,8 @@ func main() {
 	}
 }
 
-func run(ctx context.Context) error {
-	fmt.Println("Starting etcd and kube-apiserver (the first run builds them: minutes, with progress below)...")
+func run(ctx context.Context, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "Starting etcd and kube-apiserver (the first run builds them: minutes, with progress below)...")
 	cp, err := controlplane.Start(ctx, controlplane.Options{StartTimeout: 30 * time.Minute})
 	if err != nil {
 		return err
@@ -69,10 +69,15 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cp.InstallCRDs(ctx, append(tekton, openshift...)...); err != nil {
+	shipwright, err := controlplane.ShipwrightCRDs(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("Control plane ready in %s, with Tekton's and OpenShift's build CRDs.\n", cp.StartupTime().Round(time.Millisecond))
+	crds := append(append(tekton, openshift...), shipwright...)
+	if err := cp.InstallCRDs(ctx, crds...); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Control plane ready in %s, with Tekton's, OpenShift's and Shipwright's build CRDs.\n", cp.StartupTime().Round(time.Millisecond))
 	front, err := cp.StartLogFront()
 	if err != nil {
 		return err
@@ -98,7 +103,7 @@ func run(ctx context.Context) error {
 	srv := &http.Server{Handler: standin, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
 	defer srv.Close()
-	fmt.Printf("Thoth stand-in at http://%s.\n\n", l.Addr())
+	fmt.Fprintf(stdout, "Thoth stand-in at http://%s.\n\n", l.Addr())
 
 	internal, push := startRegistries()
 	defer internal.Close()
@@ -108,7 +113,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Registries: the cluster's at %s, the push registry Thoth reaches at %s.\n\n", internalHost, pushHost)
+	fmt.Fprintf(stdout, "Registries: the cluster's at %s, the push registry Thoth reaches at %s.\n\n", internalHost, pushHost)
 
 	flask, err := pushImage(internalHost + "/" + "team-a/flask-app:v1")
 	if err != nil {
@@ -133,25 +138,26 @@ func run(ctx context.Context) error {
 		return err
 	}
 	wctx, stopWatcher := context.WithCancel(ctx)
-	watcherDone := make(chan error, 1)
-	go func() { watcherDone <- w.Run(wctx) }()
+	var watcherErr error
+	watcherDone := make(chan struct{})
+	go func() { watcherErr = w.Run(wctx); close(watcherDone) }()
 	defer func() { stopWatcher(); <-watcherDone }()
 	for !w.Ready() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-watcherDone:
-			return fmt.Errorf("the watcher stopped: %w", err)
+		case <-watcherDone:
+			return fmt.Errorf("the watcher stopped before it was ready: %w", watcherErr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	fmt.Println("build-watcher (local executor, 2 workers) is watching namespace " + ns + ".")
+	fmt.Fprintln(stdout, "build-watcher (local executor, 2 workers) is watching namespace "+ns+".")
 
 	refs, err := makeBuilds(ctx, clients, front, ns, output, flask)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Builds finished: %d; waiting for their analyses...\n\n", len(refs))
+	fmt.Fprintf(stdout, "Builds finished: %d; waiting for their analyses...\n\n", len(refs))
 	var written []map[string]string
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -167,23 +173,23 @@ func run(ctx context.Context) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	out := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	out := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(out, "BUILD\tANALYSIS\tTHOTH IDS (annotations on the build)")
 	for i, ref := range refs {
 		a := written[i]
 		fmt.Fprintf(out, "%s\t%s\t%s\n", ref, firstLine(a[watcher.AnnotationStatus]), strings.Join(idsOf(a), " "))
 	}
 	out.Flush()
-	fmt.Println("\nWhat Thoth received:")
+	fmt.Fprintln(stdout, "\nWhat Thoth received:")
 	for _, r := range standin.Requests() {
 		if r.Method != http.MethodPost {
 			continue
 		}
 		base, output, log := submitted(r.Body)
-		fmt.Printf("  %s origin=%s\n      base=%s\n      output=%s\n      log=%d B\n", r.Path, r.Query.Get("origin"), base, output, log)
+		fmt.Fprintf(stdout, "  %s origin=%s\n      base=%s\n      output=%s\n      log=%d B\n", r.Path, r.Query.Get("origin"), base, output, log)
 	}
 	stats := standin.Stats()
-	fmt.Printf("\nThe stand-in accepted %d submissions and rejected %d; every request was validated against the OpenAPI document.\n", stats.Accepted, stats.Rejected)
+	fmt.Fprintf(stdout, "\nThe stand-in accepted %d submissions and rejected %d; every request was validated against the OpenAPI document.\n", stats.Accepted, stats.Rejected)
 	if stats.Rejected > 0 {
 		return errors.New("the stand-in rejected a submission")
 	}
