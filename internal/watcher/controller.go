@@ -137,9 +137,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	w.metrics.leader.Set(1)
 	// One place stops everything, in order: no new work, workers done, then the informers
 	// and schedulers they read, then the Events they recorded.
 	defer func() {
+		w.metrics.leader.Set(0)
 		w.ready.Store(false)
 		cancel()
 		w.queue.ShutDown()

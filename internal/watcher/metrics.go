@@ -23,6 +23,7 @@ type Metrics struct {
 	apiErrors      *prometheus.CounterVec
 	writeBacks     *prometheus.CounterVec
 	targetReloads  *prometheus.CounterVec
+	leader         prometheus.Gauge
 	queue          *queueCollector
 }
 
@@ -106,13 +107,16 @@ func NewMetrics() *Metrics {
 		targetReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "build_watcher_targets_reloads_total", Help: "Changes of the targets file, by outcome (applied; invalid or failed: the previous targets stay).",
 		}, []string{"outcome"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "build_watcher_leader", Help: "1 while this replica acts (it holds the Lease, or runs without leader election), else 0.",
+		}),
 		queue: &queueCollector{
 			runs: prometheus.NewDesc("build_watcher_runs", "Analysis runs now, by target and state (running, pending).", []string{"target", "state"}, nil),
 			max:  prometheus.NewDesc("build_watcher_target_max_concurrent", "Runs allowed at once, by target.", []string{"target"}, nil),
 		},
 	}
 	m.Registry.MustRegister(m.buildsSeen, m.buildsFinished, m.runsCreated, m.runsStarted,
-		m.runsCompleted, m.runsRefused, m.redeliveries, m.finalFailures, m.latency, m.apiErrors, m.writeBacks, m.targetReloads, m.queue,
+		m.runsCompleted, m.runsRefused, m.redeliveries, m.finalFailures, m.latency, m.apiErrors, m.writeBacks, m.targetReloads, m.leader, m.queue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
