@@ -86,10 +86,12 @@ func New(cfg *Config, clients Clients, metrics *Metrics) (*Watcher, error) {
 		w.local = newLocalExecutor(cfg, clients, metrics, log, w.thoth, w.sourceGet, w.enqueue)
 		w.exec = w.local
 		metrics.queue.setSource(w.local.counts)
+		metrics.initSeries(cfg, []string{LocalTarget})
 	} else {
 		w.tekton = newTektonExecutor(cfg, metrics, log, connectTekton(clients), w.enqueue)
 		w.exec = w.tekton
 		metrics.queue.setSource(w.tekton.counts)
+		metrics.initSeries(cfg, nil) // the targets' series when they are applied
 	}
 	return w, nil
 }

@@ -159,6 +159,7 @@ func (l *localExecutor) work(ctx context.Context, r localRun) {
 	l.mu.Lock()
 	l.running++
 	l.mu.Unlock()
+	l.metrics.runsStarted.WithLabelValues(LocalTarget).Inc()
 	began := time.Now()
 	out := l.analyse(ctx, b)
 	l.mu.Lock()

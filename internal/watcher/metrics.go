@@ -120,3 +120,43 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// initSeries makes the series whose label values are known in advance exist at zero, as
+// controller-runtime does for its per-controller series: a counter vector shows a series
+// only once it is used, so an alert on rate() or increase() of one never used sees nothing,
+// and misses its first event. New calls it with the configuration, the Tekton executor again
+// with the targets it applies. The reasons of redeliveries and failed analyses are Tekton's
+// condition reasons, not known in advance: those series appear when first counted.
+func (m *Metrics) initSeries(cfg *Config, targets []string) {
+	for _, outcome := range []string{"succeeded", "failed"} {
+		m.writeBacks.WithLabelValues(outcome)
+	}
+	for _, outcome := range []string{"applied", "invalid", "failed"} {
+		m.targetReloads.WithLabelValues(outcome)
+	}
+	for _, kind := range cfg.Kinds {
+		m.buildsSeen.WithLabelValues(string(kind))
+		for _, phase := range cfg.Phases {
+			m.buildsFinished.WithLabelValues(string(kind), string(phase))
+		}
+		m.apiErrors.WithLabelValues("patch", string(kind)) // the marks on builds
+	}
+	if cfg.Executor == ExecutorTekton {
+		m.apiErrors.WithLabelValues("create", "pipelineruns")
+		m.apiErrors.WithLabelValues("patch", "pipelineruns") // starting a queued run
+	}
+	if cfg.AnalyzeExisting {
+		m.apiErrors.WithLabelValues("list", "imagestreams")
+		m.apiErrors.WithLabelValues("patch", "imagestreams")
+	}
+	for _, target := range targets {
+		for _, state := range []string{"running", "pending"} {
+			m.runsCreated.WithLabelValues(target, state)
+		}
+		m.runsStarted.WithLabelValues(target)
+		for _, outcome := range []string{"succeeded", "failed", "deleted"} {
+			m.runsCompleted.WithLabelValues(target, outcome)
+		}
+		m.runsRefused.WithLabelValues(target)
+	}
+}

@@ -171,6 +171,7 @@ func (e *tektonExecutor) apply(ctx context.Context, specs []TargetSpec) error {
 		}
 	}
 	e.order = order
+	e.metrics.initSeries(e.cfg, order)
 	return nil
 }
 
