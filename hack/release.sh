@@ -11,7 +11,15 @@
 #                                       release commit (tagged v<version>) holds
 #
 # for <kind> task and pipeline. catalog/task and catalog/pipeline are replaced as a whole,
-# only when everything succeeded. It prints one "<package> <image>" line per image.
+# only when everything succeeded. A release also writes
+#
+#   $RELEASE_DIR/release.yaml            everything a cluster runs, for one kubectl apply:
+#                                       config/ (namespace build-watcher, the watcher's and
+#                                       the runs' ServiceAccounts and RBAC, ConfigMap,
+#                                       Deployment, Service) and the Tasks and the Pipeline
+#                                       in that namespace; images pinned, version labels set
+#
+# It prints one "<package> <image>" line per image.
 #
 # Usage: hack/release.sh <version>       version x.y.z or vx.y.z, optionally -prerelease
 #        hack/release.sh --docs-only     all but the files that pin images (no ko, no
@@ -23,6 +31,7 @@
 #   PLATFORMS            ko --platform, e.g. linux/amd64 (default ko.yaml's defaultPlatforms)
 #   CATALOG_DIR          output directory (default catalog/ of the repository)
 #   TASKS_DIR            source directory (default tasks/ of the repository)
+#   RELEASE_DIR          where release.yaml goes (default dist/ of the repository)
 #   KO                   the ko binary (default ko from PATH, else $(go env GOPATH)/bin/ko)
 #   CHANGELOG            the changelog (default CHANGELOG.md of the repository): its section
 #                        "## <version>" (for a prerelease, else "## <x.y.z>") becomes each
@@ -135,6 +144,17 @@ for kind in "${kinds[@]}"; do
   meta="$root/hack/release/artifacthub-repo-$kind.yml"
   [ -f "$meta" ] || die "$meta is missing: it is the Artifact Hub repository metadata of catalog/$kind"
 done
+# The watcher's manifests, in config/kustomization.yaml's order: release.yaml's first part.
+config_files=()
+if ! $docs_only; then
+  mapfile -t config_files < <(sed -n 's/^  - \([A-Za-z0-9._-]*\.yaml\)$/\1/p' "$root/config/kustomization.yaml")
+  [ "${#config_files[@]}" -gt 0 ] || die "config/kustomization.yaml lists no resources: release.yaml would hold no watcher"
+  mkdir -p "$stage/release"
+  for f in "${config_files[@]}"; do
+    [ -f "$root/config/$f" ] || die "config/kustomization.yaml lists $f, which config/ does not hold"
+    cp "$root/config/$f" "$stage/release/$f"
+  done
+fi
 for r in "${resources[@]}"; do
   kind=${r%%/*}
   name=${r#*/}
@@ -267,6 +287,36 @@ else
   done
 fi
 
+if ! $docs_only; then
+  # release.yaml: config/ with the version label on every object, then each Task and the
+  # Pipeline in the namespace the watcher's runs go to.
+  namespace=$(sed -n 's/^  THOTH_PIPELINERUN_NAMESPACE: "\(.*\)"$/\1/p' "$stage/release/300-config.yaml")
+  [ -n "$namespace" ] || die "config/300-config.yaml sets no THOTH_PIPELINERUN_NAMESPACE: release.yaml would not know where the Tasks go"
+  {
+    echo "# build-watcher $tag: kubectl apply -f release.yaml (namespace $namespace). Written by make release."
+    for f in "${config_files[@]}"; do
+      grep -qE '^  labels:$' "$stage/release/$f" || die "config/$f: an object has no metadata.labels: release.yaml labels every object with its version"
+      echo "---"
+      echo "# config/$f"
+      awk -v label="$label" '{print} $0 == "  labels:" {printf "    app.kubernetes.io/version: \"%s\"\n", label}' "$stage/release/$f"
+    done
+    for r in "${resources[@]}"; do
+      kind=${r%%/*}
+      name=${r#*/}
+      echo "---"
+      echo "# catalog/$kind/$name/$name.yaml"
+      awk -v ns="$namespace" '{print} !done && $0 == "metadata:" {print "  namespace: " ns; done = 1}' "$stage/$kind/$name/$name.yaml"
+    done
+  } >"$stage/release.yaml"
+  # Every image of the watcher is pinned by digest too.
+  while read -r line; do
+    case "$line" in
+      *@sha256:*) ;;
+      *) die "release.yaml: $line is not pinned by digest" ;;
+    esac
+  done < <(grep -E '^[[:space:]]*(- )?image:' "$stage/release.yaml" | grep -vF '$(')
+fi
+
 for kind in "${kinds[@]}"; do
   rm -rf "${out:?}/$kind"
   if [ -d "$stage/$kind" ]; then
@@ -277,7 +327,10 @@ done
 if $docs_only; then
   log "wrote ${#resources[@]} resources (READMEs, samples, tests, artifacthub-repo.yml) into $out"
 else
-  log "wrote ${#resources[@]} resources of version $label into $out"
+  release_dir=${RELEASE_DIR:-$root/dist}
+  mkdir -p "$release_dir"
+  mv "$stage/release.yaml" "$release_dir/release.yaml"
+  log "wrote ${#resources[@]} resources of version $label into $out, and $release_dir/release.yaml"
   for i in "${!refs[@]}"; do
     echo "${refs[$i]#ko://$module/} ${images[$i]}"
   done

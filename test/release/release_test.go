@@ -60,6 +60,7 @@ func TestRelease(t *testing.T) {
 	base := pushBaseImage(t, reg)
 	repo := reg.Ref("build-watcher")
 	out := filepath.Join(t.TempDir(), "catalog")
+	releaseDir := filepath.Join(t.TempDir(), "dist")
 
 	began := time.Now()
 	stdout, stderr, err := runScript(t, root, map[string]string{
@@ -68,6 +69,7 @@ func TestRelease(t *testing.T) {
 		"KO_DEFAULTBASEIMAGE": base,
 		"PLATFORMS":           "linux/amd64",
 		"CATALOG_DIR":         out,
+		"RELEASE_DIR":         releaseDir,
 		"CHANGELOG":           writeChangelog(t, testChangelog),
 	}, testVersion)
 	if err != nil {
@@ -202,6 +204,8 @@ func TestRelease(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+
+	checkReleaseYAML(t, root, readFile(t, filepath.Join(releaseDir, "release.yaml")), imageRE, images, steps)
 
 	// The printed list is the images written, by package path.
 	var want []string
@@ -567,9 +571,11 @@ const testChanges = `    artifacthub.io/changes: |
 func sourcePackages(t *testing.T, root string) map[string]string {
 	t.Helper()
 	pkgs := map[string]string{}
-	for _, data := range listFiles(t, filepath.Join(root, "tasks")) {
-		for _, m := range koRefRE.FindAllSubmatch(data, -1) {
-			pkgs[string(m[1])] = filepath.Base(string(m[1]))
+	for _, dir := range []string{"tasks", "config"} {
+		for _, data := range listFiles(t, filepath.Join(root, dir)) {
+			for _, m := range koRefRE.FindAllSubmatch(data, -1) {
+				pkgs[string(m[1])] = filepath.Base(string(m[1]))
+			}
 		}
 	}
 	return pkgs
