@@ -105,11 +105,49 @@ const (
 // They are changed in two ways, for an API server without Shipwright's webhook: only the
 // v1beta1 version is kept (v1alpha1 is dropped), and spec.conversion is strategy None.
 func ShipwrightCRDs(ctx context.Context) ([][]byte, error) {
-	root, err := modroot.Find()
+	dir, err := downloadModule(ctx, ShipwrightModule, ShipwrightVersion)
 	if err != nil {
 		return nil, err
 	}
-	mod := ShipwrightModule + "@" + ShipwrightVersion
+	return readCRDs(filepath.Join(dir, "deploy", "crds"), v1beta1Only)
+}
+
+// PrometheusOperatorModule and PrometheusOperatorVersion are the module whose own CRDs of
+// ServiceMonitor and PrometheusRule check config/monitoring. Not a dependency of ours: its
+// version is named here and fetched with go mod download.
+const (
+	PrometheusOperatorModule  = "github.com/prometheus-operator/prometheus-operator"
+	PrometheusOperatorVersion = "v0.94.0"
+)
+
+// PrometheusOperatorCRDs returns the Prometheus Operator's CRDs of monitoring.coreos.com/v1
+// ServiceMonitor and PrometheusRule (example/prometheus-operator-crd), unchanged, from the
+// module cache, downloading the module when it is not there.
+func PrometheusOperatorCRDs(ctx context.Context) ([][]byte, error) {
+	dir, err := downloadModule(ctx, PrometheusOperatorModule, PrometheusOperatorVersion)
+	if err != nil {
+		return nil, err
+	}
+	var docs [][]byte
+	for _, resource := range []string{"servicemonitors", "prometheusrules"} {
+		f := filepath.Join(dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_"+resource+".yaml")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s CRD of %s@%s: %w", resource, PrometheusOperatorModule, PrometheusOperatorVersion, err)
+		}
+		docs = append(docs, data)
+	}
+	return docs, nil
+}
+
+// downloadModule puts a module that go.mod does not require into the module cache (go mod
+// download) and returns its directory there.
+func downloadModule(ctx context.Context, module, version string) (string, error) {
+	root, err := modroot.Find()
+	if err != nil {
+		return "", err
+	}
+	mod := module + "@" + version
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
 	cmd.Dir = root
 	out, err := cmd.Output()
@@ -118,9 +156,9 @@ func ShipwrightCRDs(ctx context.Context) ([][]byte, error) {
 		err = errors.New(info.Error)
 	}
 	if err != nil || info.Dir == "" {
-		return nil, fmt.Errorf("downloading %s into the module cache (go mod download %s; it needs the module proxy): %w", mod, mod, errors.Join(err, exitStderr(err)))
+		return "", fmt.Errorf("downloading %s into the module cache (go mod download %s; it needs the module proxy): %w", mod, mod, errors.Join(err, exitStderr(err)))
 	}
-	return readCRDs(filepath.Join(info.Dir, "deploy", "crds"), v1beta1Only)
+	return info.Dir, nil
 }
 
 // v1beta1Only rewrites one Shipwright CRD for an API server without Shipwright's conversion
