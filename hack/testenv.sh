@@ -21,48 +21,36 @@ root=${TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/build-watcher}
 dir="$root/testenv/k8s-$k8s-etcd-$etcd"
 mkdir -p "$dir"
 
-build() { # name package version
-  local name=$1 pkg=$2 version=$3 ldflags=""
-  if [ -x "$dir/$name" ]; then
+# build NAME PACKAGE VERSION [LDFLAGS] builds PACKAGE of the module in the working directory
+# into $dir/NAME, unless it is there, built from the same go.mod and go.sum (NAME.modsum):
+# a change of any pinned dependency rebuilds it.
+build() {
+  local name=$1 pkg=$2 version=$3 ldflags=${4:-} sum
+  sum=$(cat go.mod go.sum | sha256sum | cut -c1-16)
+  if [ -x "$dir/$name" ] && [ "$(cat "$dir/$name.modsum" 2>/dev/null)" = "$sum" ]; then
     echo "testenv: $name $version is built" >&2
     return
-  fi
-  if [ "$name" != etcd ]; then
-    # /version must tell the real version: Tekton's minimum-version check reads it.
-    local v=${version#v}
-    ldflags="-X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=${v%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$version"
   fi
   echo "testenv: building $name $version (first time only)..." >&2
   local start=$SECONDS
   go build -ldflags "-s -w $ldflags" -o "$dir/$name.tmp" "$pkg"
   mv "$dir/$name.tmp" "$dir/$name"
+  echo "$sum" >"$dir/$name.modsum"
   echo "testenv: built $name in $((SECONDS - start)) s" >&2
 }
 
+# /version must tell the real version: Tekton's minimum-version check reads it.
+v=${k8s#v}
+k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=${v%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
+
 pids=()
 build etcd go.etcd.io/etcd/server/v3 "$etcd" & pids+=($!)
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s" & pids+=($!)
-
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s" "$k8s_ldflags" & pids+=($!)
 # Tekton's controller, for the end-to-end tests (internal/testenv/tektontest). Its own module
-# keeps Tekton's client libraries out of the control plane's build list; the binary's build
-# info tells its Tekton version, so a version change in hack/tools/tekton/go.mod rebuilds it.
-build_tekton() {
-  cd tekton
-  local tekton built="" start=$SECONDS
-  tekton=$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)
-  if [ -x "$dir/tekton-controller" ]; then
-    built=$(go version -m "$dir/tekton-controller" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/tektoncd/pipeline" { print $3 }' || true)
-  fi
-  if [ "$built" = "$tekton" ]; then
-    echo "testenv: tekton-controller $tekton is built" >&2
-    return
-  fi
-  echo "testenv: building tekton-controller $tekton (first time only)..." >&2
-  go build -ldflags "-s -w" -o "$dir/tekton-controller.tmp" github.com/tektoncd/pipeline/cmd/controller
-  mv "$dir/tekton-controller.tmp" "$dir/tekton-controller"
-  echo "testenv: built tekton-controller in $((SECONDS - start)) s" >&2
-}
-build_tekton & pids+=($!)
+# keeps Tekton's client libraries out of the control plane's build list; both pin the
+# Kubernetes libraries (and what they import) at the versions the main module uses, so
+# that the three builds and make lint compile each shared package once.
+(cd tekton && build tekton-controller github.com/tektoncd/pipeline/cmd/controller "$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)") & pids+=($!)
 
 failed=0
 for pid in "${pids[@]}"; do
