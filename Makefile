@@ -32,7 +32,7 @@ unit: $(KO)
 	KO=$(KO) BUILD_WATCHER_TESTENV="$$(hack/testenv.sh | tail -n 1)" go test $(GOTEST_FLAGS) ./...
 	cd hack/tools/monitoring && go test -count=1 ./...
 
-## testenv: build the pinned etcd and kube-apiserver (hack/tools) and the Tekton controller (hack/tools/tekton), at once, into ~/.cache/build-watcher
+## testenv: build the pinned etcd, kube-apiserver and Tekton controller (hack/tools) in one go build, into ~/.cache/build-watcher
 testenv:
 	hack/testenv.sh
 

@@ -107,29 +107,32 @@ func duplicates(runs map[string][]pipelinev1.PipelineRun) int {
 	return n
 }
 
-// gauge reads build_watcher_runs{target,state}.
+// gauge reads a gauge or counter: the sum of the series of name that carry labels (other
+// labels may take any value: the series start at zero for every value known in advance).
 func gauge(t *testing.T, m *watcher.Metrics, name string, labels map[string]string) float64 {
 	t.Helper()
 	families, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sum float64
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
 		}
 		for _, mt := range f.GetMetric() {
-			if matches(mt, labels) {
-				if g := mt.GetGauge(); g != nil {
-					return g.GetValue()
-				}
-				if c := mt.GetCounter(); c != nil {
-					return c.GetValue()
-				}
+			if !matches(mt, labels) {
+				continue
+			}
+			if g := mt.GetGauge(); g != nil {
+				sum += g.GetValue()
+			}
+			if c := mt.GetCounter(); c != nil {
+				sum += c.GetValue()
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 func matches(m *dto.Metric, labels map[string]string) bool {

@@ -21,8 +21,7 @@ type build struct {
 
 var builds = []build{
 	{name: "the main module", dir: ".", packages: []string{"./..."}},
-	{name: "hack/tools (kube-apiserver, etcd)", dir: "hack/tools", packages: []string{"k8s.io/kubernetes/cmd/kube-apiserver", "go.etcd.io/etcd/server/v3"}},
-	{name: "hack/tools/tekton (tekton-controller)", dir: "hack/tools/tekton", packages: []string{"github.com/tektoncd/pipeline/cmd/controller"}},
+	{name: "hack/tools (kube-apiserver, etcd, tekton-controller)", dir: "hack/tools", packages: []string{"k8s.io/kubernetes/cmd/kube-apiserver", "go.etcd.io/etcd/server/v3", "github.com/tektoncd/pipeline/cmd/controller"}},
 }
 
 // compiledModules lists the modules whose packages b compiles, with the version used (the

@@ -109,7 +109,7 @@ func StartController(ctx context.Context, cp *controlplane.ControlPlane, opts Co
 	if built, err := builtTektonVersion(ctx, binary); err != nil {
 		return nil, err
 	} else if built != version {
-		return nil, fmt.Errorf("%s is Tekton %s but go.mod requires %s (whose CRDs are installed): set the same version in hack/tools/tekton/go.mod and run `make testenv`", binary, built, version)
+		return nil, fmt.Errorf("%s is Tekton %s but go.mod requires %s (whose CRDs are installed): set the same version in hack/tools/go.mod and run `make testenv`", binary, built, version)
 	}
 	if err := installConfig(ctx, cp.Config(), filepath.Join(moduleDir, "config"), opts); err != nil {
 		return nil, err
