@@ -5,10 +5,10 @@
 #
 # The three build in one go build: the packages they share (730 of tekton-controller's come
 # from kube-apiserver's tree) compile once, where three builds at once would each compile
-# them. No -trimpath: these are test binaries, and without it their compiled packages are
-# the ones go vet and staticcheck need too (the same sources, versions and flags): the
-# standard library and nearly every package the main module imports (test/modules checks
-# that the modules agree on versions). A binary is built again when hack/tools/go.mod or
+# them. With -trimpath, as ko and make lint build: the packages compiled here (the standard
+# library and nearly every package the main module imports: test/modules checks that the
+# modules agree on versions) are the ones the release test's ko builds and go vet and
+# staticcheck need, from the build cache. A binary is built again when hack/tools/go.mod or
 # go.sum changes (NAME.modsum beside it).
 #
 # TESTENV_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/build-watcher).
@@ -49,7 +49,7 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   start=$SECONDS
   out=$(mktemp -d "$dir/.build.XXXXXX")
   trap 'rm -rf "$out"' EXIT
-  if ! go build -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"; then
+  if ! go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"; then
     echo "testenv: the build failed (see above)" >&2
     exit 1
   fi
