@@ -293,6 +293,11 @@ func buildRunOutput(br *buildRun) (imageRef, []string) {
 	if _, err := name.NewTag(base); err != nil || hasAt && ownDigest == "" {
 		return imageRef{}, []string{clip(fmt.Sprintf("%s %s is not an image reference: %v", from, quote(image), badName(err)))}
 	}
+	if hasAt {
+		if _, err := name.NewDigest(image); err != nil {
+			return imageRef{}, []string{clip(fmt.Sprintf("%s %s is not an image reference: %v", from, quote(image), badName(err)))}
+		}
+	}
 	img := imageRef{Image: image}
 	if hasTag(base) {
 		img.Tag = base
