@@ -36,8 +36,8 @@ unit: $(KO)
 testenv:
 	hack/testenv.sh
 
-## lint: gofmt, go vet, staticcheck (with -trimpath, as testenv and ko build: the packages
-## they compiled serve from the build cache)
+## lint: gofmt, go vet, staticcheck (with -trimpath, as testenv builds: the packages it
+## compiled serve from the build cache)
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi

@@ -5,11 +5,11 @@
 #
 # The three build in one go build: the packages they share (730 of tekton-controller's come
 # from kube-apiserver's tree) compile once, where three builds at once would each compile
-# them. With -trimpath, as ko and make lint build: the packages compiled here (the standard
-# library and nearly every package the main module imports: test/modules checks that the
-# modules agree on versions) are the ones the release test's ko builds and go vet and
-# staticcheck need, from the build cache. A binary is built again when hack/tools/go.mod or
-# go.sum changes (NAME.modsum beside it).
+# them. With -trimpath, as make lint runs go vet and staticcheck: the packages compiled here
+# (the standard library and nearly every package the main module imports: test/modules
+# checks that the modules agree on versions) are the ones lint needs, from the build cache.
+# ko's builds (the release test) use CGO_ENABLED=0 and so share none of them. A binary is
+# built again when hack/tools/go.mod or go.sum changes (NAME.modsum beside it).
 #
 # TESTENV_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/build-watcher).
 set -euo pipefail
