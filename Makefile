@@ -23,7 +23,7 @@ all: build
 ## build: all binaries into bin/
 build:
 	@mkdir -p bin
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES)) $(addprefix ./hack/,$(TOOLS))
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES)) $(addprefix ./hack/,$(TOOLS))
 
 ## test: everything CI runs: lint, unit and integration tests with -race, short fuzz runs
 test: lint unit fuzz
@@ -36,13 +36,13 @@ unit: $(KO)
 testenv:
 	hack/testenv.sh
 
-## lint: gofmt, go vet, staticcheck (with -trimpath, as testenv builds: the packages it
-## compiled serve from the build cache)
+## lint: gofmt, go vet, staticcheck (static and with -trimpath, as testenv and ko build: the
+## packages testenv compiled serve from the build cache)
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
-	GOFLAGS='$(strip $(GOFLAGS) -trimpath)' go vet ./...
-	GOFLAGS='$(strip $(GOFLAGS) -trimpath)' $(STATICCHECK) ./...
+	CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' go vet ./...
+	CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' $(STATICCHECK) ./...
 
 ## fuzz: a short run (FUZZTIME, default 10s) of every Fuzz target
 fuzz:
@@ -74,10 +74,10 @@ deps:
 	hack/install-deps.sh
 
 $(STATICCHECK):
-	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	CGO_ENABLED=0 go install -trimpath honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 $(KO):
-	go install github.com/google/ko@$(KO_VERSION)
+	CGO_ENABLED=0 go install -trimpath github.com/google/ko@$(KO_VERSION)
 
 clean:
 	rm -rf bin

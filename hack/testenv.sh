@@ -5,11 +5,11 @@
 #
 # The three build in one go build: the packages they share (730 of tekton-controller's come
 # from kube-apiserver's tree) compile once, where three builds at once would each compile
-# them. With -trimpath, as make lint runs go vet and staticcheck: the packages compiled here
-# (the standard library and nearly every package the main module imports: test/modules
-# checks that the modules agree on versions) are the ones lint needs, from the build cache.
-# ko's builds (the release test) use CGO_ENABLED=0 and so share none of them. A binary is
-# built again when hack/tools/go.mod or go.sum changes (NAME.modsum beside it).
+# them. Static (CGO_ENABLED=0) and with -trimpath, as ko builds the images and as make lint
+# and the tests' go builds (internal/testenv/gobuild) build: the packages compiled here (the
+# standard library and nearly every package the main module imports: test/modules checks
+# that the modules agree on versions) serve all of those from the build cache. A binary is
+# built again when hack/tools/go.mod, go.sum or the build flags change (NAME.modsum beside it).
 #
 # TESTENV_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/build-watcher).
 set -euo pipefail
@@ -27,7 +27,9 @@ binaries=(
   "kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver"
   "tekton-controller github.com/tektoncd/pipeline/cmd/controller controller"
 )
-sum=$(cat go.mod go.sum | sha256sum | cut -c1-16)
+flags=(-trimpath)
+export CGO_ENABLED=0
+sum=$( (cat go.mod go.sum; echo "CGO_ENABLED=$CGO_ENABLED ${flags[*]}") | sha256sum | cut -c1-16)
 tekton=$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)
 pkgs=()
 names=()
@@ -49,7 +51,7 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   start=$SECONDS
   out=$(mktemp -d "$dir/.build.XXXXXX")
   trap 'rm -rf "$out"' EXIT
-  if ! go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"; then
+  if ! go build "${flags[@]}" -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"; then
     echo "testenv: the build failed (see above)" >&2
     exit 1
   fi

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -18,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
-	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/gobuild"
 	"github.com/thoth-station/build-watcher/internal/testenv/testproc"
 	"github.com/thoth-station/build-watcher/internal/watcher"
 )
@@ -30,23 +29,13 @@ var binaries = map[bool]func() (string, error){
 }
 
 func buildBinary(race bool) (string, error) {
-	root, err := modroot.Find()
-	if err != nil {
-		return "", err
-	}
 	dir, err := os.MkdirTemp("", "build-watcher-bin-")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "build-watcher")
-	args := []string{"build", "-o", bin}
-	if race {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "./cmd/build-watcher")...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building build-watcher: %v\n%s", err, out)
+	if err := gobuild.Build(context.Background(), race, "-o", bin, "./cmd/build-watcher"); err != nil {
+		return "", fmt.Errorf("building build-watcher: %w", err)
 	}
 	return bin, nil
 }

@@ -3,13 +3,10 @@ package tektontest
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
-	"strings"
 
-	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
+	"github.com/thoth-station/build-watcher/internal/testenv/gobuild"
 )
 
 // BuildCommands builds the main packages into dir as ko would (static, CGO_ENABLED=0,
@@ -20,17 +17,10 @@ func BuildCommands(ctx context.Context, dir string, packages ...string) (map[str
 	if len(packages) == 0 {
 		return commands, nil
 	}
-	root, err := modroot.Find()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"build", "-trimpath", "-o", dir + string(filepath.Separator),
+	args := []string{"-o", dir + string(filepath.Separator),
 		"-ldflags", "-X github.com/thoth-station/build-watcher/internal/version.Version=e2e"}
-	cmd := exec.CommandContext(ctx, "go", append(args, packages...)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building %s for the steps: %w\n%s", strings.Join(packages, " "), err, out)
+	if err := gobuild.Build(ctx, false, append(args, packages...)...); err != nil {
+		return nil, fmt.Errorf("building the steps' binaries: %w", err)
 	}
 	for _, pkg := range packages {
 		name := path.Base(pkg)

@@ -19,6 +19,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/hint"
 	"github.com/thoth-station/build-watcher/internal/mirror"
 	"github.com/thoth-station/build-watcher/internal/submit"
+	"github.com/thoth-station/build-watcher/internal/testenv/gobuild"
 )
 
 // module is the import path whose cmd/<binary> the Tasks' ko:// images build.
@@ -47,21 +48,19 @@ func pendingEnv() map[string]map[string]string {
 var envOfHelp = regexp.MustCompile(`\[\$[^\]]+\]`)
 
 // binaryEnv builds the binaries and returns the environment variables each one reads.
-func binaryEnv(t *testing.T, root string) map[string]map[string]bool {
+func binaryEnv(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binaries")
 	}
 	dir := t.TempDir()
 	bins := []string{"collect-build", "mirror-image", "submit-thoth"}
-	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	args := []string{"-o", dir + string(filepath.Separator)}
 	for _, b := range bins {
 		args = append(args, "./cmd/"+b)
 	}
-	build := exec.CommandContext(t.Context(), "go", args...)
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := gobuild.Build(t.Context(), false, args...); err != nil {
+		t.Fatal(err)
 	}
 	env := map[string]map[string]bool{}
 	for _, b := range bins {
@@ -109,8 +108,8 @@ func binarySteps(t *testing.T, docs []*Document) map[*Document][]int {
 // against the variables that binary's flags read (its --help), so that no param is lost
 // to a misspelt or missing flag.
 func TestStepsSetOnlyVariablesTheBinariesRead(t *testing.T) {
-	root, docs := shipped(t)
-	env := binaryEnv(t, root)
+	_, docs := shipped(t)
+	env := binaryEnv(t)
 	pending := pendingEnv()
 	seenPending := map[string]bool{}
 	for d, steps := range binarySteps(t, docs) {
