@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # make testenv: builds the pinned binaries the tests run, from the tools module in hack/tools,
-# into a cache directory outside the repository: the control plane (kube-apiserver, etcd)
-# and Tekton's controller (tekton-controller). Prints the directory on stdout's last line.
+# into a cache directory outside the repository: the control plane (kube-apiserver, etcd),
+# Tekton's controller (tekton-controller) and CLI (tkn), Argo's workflow-controller and
+# argo-lint (Argo's own template validation, hack/tools/argolint). Prints the directory on
+# stdout's last line.
 #
-# The three build in one go build: the packages they share (730 of tekton-controller's come
-# from kube-apiserver's tree) compile once, where three builds at once would each compile
-# them. Static (CGO_ENABLED=0) and with -trimpath, as ko builds the images and as make lint
+# They build in one go build: the packages they share (730 of tekton-controller's come from
+# kube-apiserver's tree) compile once, where builds at once would each compile them. Static (CGO_ENABLED=0) and with -trimpath, as ko builds the images and as make lint
 # and the tests' go builds (internal/testenv/gobuild) build: the packages compiled here (the
 # standard library and nearly every package the main module imports: test/modules checks
 # that the modules agree on versions) serve all of those from the build cache. A binary is
-# built again when hack/tools/go.mod, go.sum or the build flags change (NAME.modsum beside it).
+# built again when hack/tools/go.mod, go.sum, the build flags or, for our own argo-lint, its
+# source change (NAME.modsum beside it).
 #
 # TESTENV_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/build-watcher).
 set -euo pipefail
@@ -26,17 +28,30 @@ binaries=(
   "etcd go.etcd.io/etcd/server/v3 server"
   "kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver"
   "tekton-controller github.com/tektoncd/pipeline/cmd/controller controller"
+  "tkn github.com/tektoncd/cli/cmd/tkn tkn"
+  "workflow-controller github.com/argoproj/argo-workflows/v3/cmd/workflow-controller workflow-controller"
+  "argo-lint ./argolint argolint"
 )
 flags=(-trimpath)
 export CGO_ENABLED=0
-sum=$( (cat go.mod go.sum; echo "CGO_ENABLED=$CGO_ENABLED ${flags[*]}") | sha256sum | cut -c1-16)
+# stamp NAME PKG: what NAME is built from; our own packages (./...) add their source.
+stamp() {
+  {
+    cat go.mod go.sum
+    echo "CGO_ENABLED=$CGO_ENABLED ${flags[*]}"
+    case $2 in ./*) cat "$2"/*.go ;; esac
+  } | sha256sum | cut -c1-16
+}
 tekton=$(go list -m -f '{{.Version}}' github.com/tektoncd/pipeline)
+argo=$(go list -m -f '{{.Version}}' github.com/argoproj/argo-workflows/v3)
+tkn=$(go list -m -f '{{.Version}}' github.com/tektoncd/cli)
+versions="kube-apiserver $k8s, etcd $etcd, Tekton $tekton, tkn $tkn, Argo $argo"
 pkgs=()
 names=()
 for b in "${binaries[@]}"; do
   read -r name pkg _ <<<"$b"
-  if [ -x "$dir/$name" ] && [ "$(cat "$dir/$name.modsum" 2>/dev/null)" = "$sum" ]; then
-    echo "testenv: $name is built (kube-apiserver $k8s, etcd $etcd, Tekton $tekton)" >&2
+  if [ -x "$dir/$name" ] && [ "$(cat "$dir/$name.modsum" 2>/dev/null)" = "$(stamp "$name" "$pkg")" ]; then
+    echo "testenv: $name is built ($versions)" >&2
     continue
   fi
   pkgs+=("$pkg")
@@ -47,7 +62,7 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   # /version must tell the real version: Tekton's minimum-version check reads it.
   v=${k8s#v}
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=${v%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
-  echo "testenv: building ${names[*]} (kube-apiserver $k8s, etcd $etcd, Tekton $tekton; first time only, minutes)..." >&2
+  echo "testenv: building ${names[*]} ($versions; first time only, minutes)..." >&2
   start=$SECONDS
   out=$(mktemp -d "$dir/.build.XXXXXX")
   trap 'rm -rf "$out"' EXIT
@@ -59,7 +74,7 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
     read -r name pkg built <<<"$b"
     [ -x "$out/$built" ] || continue
     mv "$out/$built" "$dir/$name"
-    echo "$sum" >"$dir/$name.modsum"
+    stamp "$name" "$pkg" >"$dir/$name.modsum"
   done
   echo "testenv: built ${names[*]} in $((SECONDS - start)) s" >&2
 fi

@@ -62,16 +62,22 @@ const (
 	WatcherTekton
 	// WatcherLocal is build-watcher with --executor local: its flags and ConfigMap keys.
 	WatcherLocal
+	// Argo is a step of our Argo WorkflowTemplate (tasks/argo): its parameters.
+	Argo
 )
 
-// TaskEnv is the environment variable every step of our Tasks sets to "true", so that a
-// binary words its hints in params and workspaces.
+// TaskEnv is the environment variable every step of our Tasks sets to "true", and every
+// step of our Argo templates to "argo", so that a binary words its hints in params and
+// workspaces, or in the template's parameters.
 const TaskEnv = "THOTH_IN_TASK"
 
-// FromEnv returns Task when getenv(TaskEnv) is "true", else CLI.
+// FromEnv returns Task when getenv(TaskEnv) is "true", Argo when it is "argo", else CLI.
 func FromEnv(getenv func(string) string) Where {
-	if getenv(TaskEnv) == "true" {
+	switch getenv(TaskEnv) {
+	case "true":
 		return Task
+	case "argo":
+		return Argo
 	}
 	return CLI
 }
@@ -87,6 +93,8 @@ func (w Where) String() string {
 		return "build-watcher (tekton executor)"
 	case WatcherLocal:
 		return "build-watcher (local executor)"
+	case Argo:
+		return "Argo template"
 	}
 	return "unknown"
 }
@@ -100,6 +108,8 @@ func (w Where) Spell(s Setting) string {
 		return taskSpelling(s)
 	case WatcherTekton, WatcherLocal:
 		return w.watcherSpelling(s)
+	case Argo:
+		return argoSpelling(s)
 	}
 	return ""
 }
@@ -154,6 +164,33 @@ func taskSpelling(s Setting) string {
 		return "the no-tls-verify param"
 	case ThothAPIHost:
 		return "the thoth-api-host param"
+	}
+	return ""
+}
+
+// argoSpelling spells s as a parameter of the WorkflowTemplate thoth-build-analysis.
+func argoSpelling(s Setting) string {
+	switch s {
+	case RegistryCA:
+		return "the registry-ca-configmap parameter (a ConfigMap of CA certificates)"
+	case SrcRegistryCredentials:
+		return "the src-registry-auth-secret parameter (a docker config Secret)"
+	case DstRegistryCredentials:
+		return "the dst-registry-auth-secret parameter (a docker config Secret)"
+	case NoSrcRegistryTLSVerify:
+		return "the no-src-registry-tls-verify parameter"
+	case NoDstRegistryTLSVerify:
+		return "the no-dst-registry-tls-verify parameter"
+	case InsecureRegistry:
+		return "the insecure-registries parameter"
+	case PassToken:
+		return "the pass-token parameter"
+	case ThothCA:
+		return "the thoth-ca-configmap parameter (a ConfigMap of CA certificates)"
+	case NoThothTLSVerify:
+		return "the no-tls-verify parameter"
+	case ThothAPIHost:
+		return "the thoth-api-host parameter"
 	}
 	return ""
 }

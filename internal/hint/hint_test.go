@@ -71,7 +71,7 @@ func TestFromEnv(t *testing.T) {
 	for _, tt := range []struct {
 		value string
 		want  Where
-	}{{"", CLI}, {"false", CLI}, {"true", Task}} {
+	}{{"", CLI}, {"false", CLI}, {"true", Task}, {"argo", Argo}, {"Argo", CLI}} {
 		got := FromEnv(func(k string) string {
 			if k == TaskEnv {
 				return tt.value

@@ -18,14 +18,17 @@ var (
 	flagPattern   = regexp.MustCompile(`--([a-z0-9-]+)`)
 	envPattern    = regexp.MustCompile(`\(((?:or )?[A-Z_]+)\)`)
 	taskPattern   = regexp.MustCompile(`^the ([a-z0-9-]+) (param|workspace)\b`)
+	argoPattern   = regexp.MustCompile(`^the ([a-z0-9-]+) parameter\b`)
 	watcherFormat = regexp.MustCompile(`^--([a-z0-9-]+) \(([A-Z_]+)\)$`)
 )
 
 // TestSpellingsExist: every flag a hint names is in the binaries' vocabulary (with the
 // variable it names, if any), and every param and workspace one names is declared by our
-// Tasks, so that a renamed flag or param cannot leave a hint pointing at nothing.
+// Tasks, and every Argo parameter one names by the WorkflowTemplate, so that a renamed flag
+// or param cannot leave a hint pointing at nothing.
 func TestSpellingsExist(t *testing.T) {
 	params, workspaces := taskNames(t)
+	argoParams := argoParameters(t)
 	for _, s := range hint.Settings() {
 		for _, flag := range flagPattern.FindAllStringSubmatch(hint.CLI.Spell(s), -1) {
 			if _, ok := clitest.FlagEnv(flag[1]); !ok {
@@ -47,6 +50,13 @@ func TestSpellingsExist(t *testing.T) {
 				t.Errorf("Task hint of setting %d names param %s, which no Task declares", s, m[1])
 			case m[2] == "workspace" && !workspaces[m[1]]:
 				t.Errorf("Task hint of setting %d names workspace %s, which no Task declares", s, m[1])
+			}
+		}
+		if sp := hint.Argo.Spell(s); sp != "" {
+			if m := argoPattern.FindStringSubmatch(sp); m == nil {
+				t.Errorf("Argo hint %q of setting %d names no parameter", sp, s)
+			} else if !argoParams[m[1]] {
+				t.Errorf("Argo hint of setting %d names parameter %s, which the WorkflowTemplate does not declare", s, m[1])
 			}
 		}
 		for _, w := range []hint.Where{hint.WatcherTekton, hint.WatcherLocal} {
@@ -100,4 +110,36 @@ func taskNames(t *testing.T) (params, workspaces map[string]bool) {
 		}
 	}
 	return params, workspaces
+}
+
+// argoParameters returns the parameters of the WorkflowTemplate thoth-build-analysis.
+func argoParameters(t *testing.T) map[string]bool {
+	t.Helper()
+	root, err := modroot.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(root, "tasks", "argo", "thoth-build-analysis.yaml")
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl struct {
+		Spec struct {
+			Arguments struct {
+				Parameters []struct{ Name string } `json:"parameters"`
+			} `json:"arguments"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(data, &tmpl); err != nil {
+		t.Fatalf("%s: %v", f, err)
+	}
+	names := map[string]bool{}
+	for _, p := range tmpl.Spec.Arguments.Parameters {
+		names[p.Name] = true
+	}
+	if len(names) == 0 {
+		t.Fatalf("%s declares no parameters", f)
+	}
+	return names
 }

@@ -11,6 +11,7 @@ import (
 	imageclient "github.com/openshift/client-go/image/clientset/versioned"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -21,6 +22,7 @@ import (
 // Executors.
 const (
 	ExecutorTekton = "tekton"
+	ExecutorArgo   = "argo"
 	ExecutorLocal  = "local"
 )
 
@@ -63,7 +65,7 @@ type Config struct {
 	// StateNamespace holds the state ConfigMap and the leader-election Lease.
 	StateNamespace string
 
-	// Executor is ExecutorTekton or ExecutorLocal.
+	// Executor is ExecutorTekton, ExecutorArgo or ExecutorLocal.
 	Executor string
 	// Workers is the number of analyses running at once (the default target's
 	// max_concurrent, or the local executor's worker count).
@@ -79,7 +81,12 @@ type Config struct {
 	// Runs is RunsPipeline or RunsTask; Pipeline is the name referenced.
 	Runs     string
 	Pipeline string
-	// ServiceAccount runs the PipelineRuns; Timeout bounds each.
+	// ArgoTemplate names the template of the Workflows (--executor argo), of kind
+	// ArgoTemplateKind: ArgoWorkflowTemplate (in the runs' namespace) or
+	// ArgoClusterWorkflowTemplate.
+	ArgoTemplate     string
+	ArgoTemplateKind string
+	// ServiceAccount runs the PipelineRuns (or Workflows); Timeout bounds each.
 	ServiceAccount string
 	Timeout        time.Duration
 	// SrcAuthSecret and DstAuthSecret are Secrets bound to the src-registry-auth and
@@ -121,6 +128,8 @@ type Clients struct {
 	Build  buildclient.Interface
 	Image  imageclient.Interface
 	Tekton tektonclient.Interface
+	// Dynamic reaches Argo's Workflows (--executor argo).
+	Dynamic dynamic.Interface
 	// Collect reads builds for the local executor.
 	Collect build.Clients
 }
@@ -141,6 +150,9 @@ func NewClients(cfg *rest.Config) (Clients, error) {
 	if c.Tekton, err = tektonclient.NewForConfig(cfg); err != nil {
 		return c, fmt.Errorf("making the Tekton client: %w", err)
 	}
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return c, fmt.Errorf("making the dynamic client: %w", err)
+	}
 	if c.Collect, err = build.NewClients(cfg); err != nil {
 		return c, err
 	}
@@ -155,7 +167,7 @@ func (c *Config) Validate() error {
 	if c.StateNamespace == "" {
 		return usage.Errorf("--state-namespace (the watcher's own, for its state and lease) is required: set it or POD_NAMESPACE")
 	}
-	if c.Executor == ExecutorTekton && c.TargetsFile == "" {
+	if c.Executor != ExecutorLocal && c.TargetsFile == "" {
 		if errs := validation.IsDNS1123Label(c.RunNamespace); len(errs) > 0 {
 			return usage.Errorf("--pipelinerun-namespace %q: %s", c.RunNamespace, strings.Join(errs, "; "))
 		}
@@ -178,9 +190,9 @@ func (c *Config) ValidateFlags() error {
 		return usage.Errorf("--phases: give at least one of %v", build.Phases())
 	}
 	switch c.Executor {
-	case ExecutorTekton, ExecutorLocal:
+	case ExecutorTekton, ExecutorArgo, ExecutorLocal:
 	default:
-		return usage.Errorf("--executor must be %s or %s, not %q", ExecutorTekton, ExecutorLocal, c.Executor)
+		return usage.Errorf("--executor must be %s, %s or %s, not %q", ExecutorTekton, ExecutorArgo, ExecutorLocal, c.Executor)
 	}
 	if c.Workers < 1 {
 		return usage.Errorf("--workers-count must be at least 1, not %d", c.Workers)
@@ -200,7 +212,8 @@ func (c *Config) ValidateFlags() error {
 	if c.Analysis.ThothHost == "" {
 		return usage.Errorf("--thoth-api-host is required (or THOTH_USER_API_HOST)")
 	}
-	if c.Executor == ExecutorTekton {
+	switch c.Executor {
+	case ExecutorTekton:
 		switch c.Runs {
 		case RunsPipeline, RunsTask:
 		default:
@@ -209,8 +222,19 @@ func (c *Config) ValidateFlags() error {
 		if c.Pipeline == "" {
 			return usage.Errorf("--pipeline must name the Pipeline (or Task) to run")
 		}
-	} else if c.TargetsFile != "" {
-		return usage.Wrap(errors.New("--targets-file is for --executor tekton; the local executor runs in this process"))
+	case ExecutorArgo:
+		switch c.ArgoTemplateKind {
+		case ArgoWorkflowTemplate, ArgoClusterWorkflowTemplate:
+		default:
+			return usage.Errorf("--argo-template-kind must be %s or %s, not %q", ArgoWorkflowTemplate, ArgoClusterWorkflowTemplate, c.ArgoTemplateKind)
+		}
+		if errs := validation.IsDNS1123Subdomain(c.ArgoTemplate); len(errs) > 0 {
+			return usage.Errorf("--argo-template %q: %s", c.ArgoTemplate, strings.Join(errs, "; "))
+		}
+	case ExecutorLocal:
+		if c.TargetsFile != "" {
+			return usage.Wrap(errors.New("--targets-file is for --executor tekton or argo; the local executor runs in this process"))
+		}
 	}
 	// The watcher's own credentials can read and patch builds in every watched namespace:
 	// they must never reach Thoth. In a PipelineRun, --pass-token sends the run's service
@@ -224,16 +248,22 @@ func (c *Config) ValidateFlags() error {
 			"leave one of them out (the build analyses' runs send their own service account's token)")
 	}
 	for _, f := range []struct {
-		flag, value, executor, instead string
+		flag, value string
+		local       bool // for --executor local only, else for the others only
+		instead     string
 	}{
-		{"--registry-ca-configmap", c.RegistryCAConfigMap, ExecutorTekton, "--registry-ca-file"},
-		{"--thoth-ca-configmap", c.ThothCAConfigMap, ExecutorTekton, "--thoth-ca-file"},
-		{"--registry-ca-file", c.RegistryCAFile, ExecutorLocal, "--registry-ca-configmap"},
-		{"--thoth-ca-file", c.ThothCAFile, ExecutorLocal, "--thoth-ca-configmap"},
+		{"--registry-ca-configmap", c.RegistryCAConfigMap, false, "--registry-ca-file"},
+		{"--thoth-ca-configmap", c.ThothCAConfigMap, false, "--thoth-ca-file"},
+		{"--registry-ca-file", c.RegistryCAFile, true, "--registry-ca-configmap"},
+		{"--thoth-ca-file", c.ThothCAFile, true, "--thoth-ca-configmap"},
 	} {
-		if f.value != "" && c.Executor != f.executor {
-			return usage.Errorf("%s is for --executor %s; with --executor %s use %s", f.flag, f.executor, c.Executor, f.instead)
+		if f.value == "" || f.local == (c.Executor == ExecutorLocal) {
+			continue
 		}
+		if f.local {
+			return usage.Errorf("%s is for --executor local; with --executor %s use %s", f.flag, c.Executor, f.instead)
+		}
+		return usage.Errorf("%s is for --executor tekton or argo; with --executor local use %s", f.flag, f.instead)
 	}
 	return nil
 }

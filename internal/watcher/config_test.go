@@ -30,13 +30,29 @@ func TestConfigValidate(t *testing.T) {
 			c.Executor, c.RegistryCAFile, c.ThothCAFile = ExecutorLocal, "/etc/pki/ca.crt", "/etc/thoth"
 		}},
 		{name: "no Thoth host", modify: func(c *Config) { c.Analysis.ThothHost = "" }, wantErr: "--thoth-api-host is required"},
-		{name: "unknown executor", modify: func(c *Config) { c.Executor = "k8s" }, wantErr: `--executor must be tekton or local, not "k8s"`},
+		{name: "unknown executor", modify: func(c *Config) { c.Executor = "k8s" }, wantErr: `--executor must be tekton, argo or local, not "k8s"`},
 		{name: "no workers", modify: func(c *Config) { c.Workers = 0 }, wantErr: "--workers-count must be at least 1"},
 		{name: "targets file with local", modify: func(c *Config) { c.Executor, c.TargetsFile = ExecutorLocal, "targets.yaml" }, wantErr: "--targets-file is for --executor tekton"},
-		{name: "registry CA ConfigMap with local", modify: func(c *Config) { c.Executor, c.RegistryCAConfigMap = ExecutorLocal, "cas" }, wantErr: "--registry-ca-configmap is for --executor tekton; with --executor local use --registry-ca-file"},
+		{name: "registry CA ConfigMap with local", modify: func(c *Config) { c.Executor, c.RegistryCAConfigMap = ExecutorLocal, "cas" }, wantErr: "--registry-ca-configmap is for --executor tekton or argo; with --executor local use --registry-ca-file"},
 		{name: "Thoth CA ConfigMap with local", modify: func(c *Config) { c.Executor, c.ThothCAConfigMap = ExecutorLocal, "cas" }, wantErr: "--thoth-ca-configmap is for --executor tekton"},
 		{name: "registry CA file with tekton", modify: func(c *Config) { c.RegistryCAFile = "/ca.crt" }, wantErr: "--registry-ca-file is for --executor local; with --executor tekton use --registry-ca-configmap"},
 		{name: "Thoth CA file with tekton", modify: func(c *Config) { c.ThothCAFile = "/ca.crt" }, wantErr: "--thoth-ca-file is for --executor local"},
+		{name: "argo", modify: func(c *Config) {
+			c.Executor, c.ArgoTemplate, c.ArgoTemplateKind = ExecutorArgo, "thoth-build-analysis", ArgoWorkflowTemplate
+			c.RegistryCAConfigMap, c.Analysis.PassToken = "openshift-service-ca.crt", true
+		}},
+		{name: "argo, cluster template", modify: func(c *Config) {
+			c.Executor, c.ArgoTemplate, c.ArgoTemplateKind = ExecutorArgo, "thoth-build-analysis", ArgoClusterWorkflowTemplate
+		}},
+		{name: "argo, unknown template kind", modify: func(c *Config) {
+			c.Executor, c.ArgoTemplate, c.ArgoTemplateKind = ExecutorArgo, "thoth-build-analysis", "Template"
+		}, wantErr: `--argo-template-kind must be WorkflowTemplate or ClusterWorkflowTemplate, not "Template"`},
+		{name: "argo, no template", modify: func(c *Config) {
+			c.Executor, c.ArgoTemplateKind = ExecutorArgo, ArgoWorkflowTemplate
+		}, wantErr: `--argo-template ""`},
+		{name: "registry CA file with argo", modify: func(c *Config) {
+			c.Executor, c.ArgoTemplate, c.ArgoTemplateKind, c.RegistryCAFile = ExecutorArgo, "t", ArgoWorkflowTemplate, "/ca.crt"
+		}, wantErr: "--registry-ca-file is for --executor local; with --executor argo use --registry-ca-configmap"},
 		{name: "no attempts", modify: func(c *Config) { c.AnalysisAttempts = 0 }, wantErr: "--analysis-attempts must be at least 1, not 0"},
 		{name: "no backoff", modify: func(c *Config) { c.RetryBackoff = 0 }, wantErr: "--analysis-retry-backoff must be positive"},
 		{name: "pass-token with local", modify: func(c *Config) { c.Executor, c.Analysis.PassToken = ExecutorLocal, true }, wantErr: "--pass-token with --executor local would send this process's own credentials"},

@@ -40,8 +40,8 @@ type Watcher struct {
 	log     *slog.Logger
 	sources map[build.Kind]*source
 	exec    executor
-	tekton  *tektonExecutor // nil for the local executor
-	local   *localExecutor  // nil for the Tekton executor
+	cluster *clusterExecutor // nil for the local executor
+	local   *localExecutor   // nil for the Tekton and Argo executors
 	phases  map[build.Phase]bool
 	retry   retryPolicy
 	// thoth is the client of in-process submissions, discovered once.
@@ -88,9 +88,13 @@ func New(cfg *Config, clients Clients, metrics *Metrics) (*Watcher, error) {
 		metrics.queue.setSource(w.local.counts)
 		metrics.initSeries(cfg, []string{LocalTarget})
 	} else {
-		w.tekton = newTektonExecutor(cfg, metrics, log, connectTekton(clients), w.enqueue)
-		w.exec = w.tekton
-		metrics.queue.setSource(w.tekton.counts)
+		var kind runKind = tektonRuns{cfg: cfg, own: clients}
+		if cfg.Executor == ExecutorArgo {
+			kind = argoRuns{cfg: cfg, own: clients}
+		}
+		w.cluster = newClusterExecutor(cfg, metrics, log, kind, w.enqueue)
+		w.exec = w.cluster
+		metrics.queue.setSource(w.cluster.counts)
 		metrics.initSeries(cfg, nil) // the targets' series when they are applied
 	}
 	return w, nil
@@ -149,14 +153,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.queue.ShutDown()
 		wg.Wait()
 		facts.shutdown()
-		if w.tekton != nil {
-			w.tekton.shutdown()
+		if w.cluster != nil {
+			w.cluster.shutdown()
 		}
 		events.Shutdown()
 	}()
 	facts.start(ctx.Done())
-	if w.tekton != nil {
-		if err := w.tekton.apply(ctx, specs); err != nil {
+	if w.cluster != nil {
+		if err := w.cluster.apply(ctx, specs); err != nil {
 			return err
 		}
 		if w.cfg.TargetsFile != "" {
@@ -170,7 +174,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return fmt.Errorf("the %s informer did not sync: %w", s.kind, context.Cause(ctx))
 		}
 	}
-	if w.tekton != nil && !w.tekton.waitSynced(ctx) {
+	if w.cluster != nil && !w.cluster.waitSynced(ctx) {
 		return fmt.Errorf("the PipelineRun informers did not sync: %w", context.Cause(ctx))
 	}
 	w.log.Info("caches synced", "after", time.Since(began).Round(time.Millisecond).String(), "installed_at", w.installedAt.Format(time.RFC3339))
@@ -244,6 +248,18 @@ func (w *Watcher) checkServed() error {
 			return usage.Errorf("the cluster does not serve %s %s: leave %s out of --kinds (watching %v)", api.groupVersion, api.resource, kind, w.cfg.Kinds)
 		}
 	}
+	// The Workflows of the watcher's own cluster (a target with a kubeconfig of its own is
+	// another cluster, which its informer reaches).
+	if w.cfg.Executor == ExecutorArgo {
+		gv := workflowsResource.GroupVersion().String()
+		served, err := w.served(gv, workflowsResource.Resource)
+		if err != nil {
+			return err
+		}
+		if !served {
+			return usage.Errorf("the cluster does not serve %s %s: install Argo Workflows, or use --executor tekton", gv, workflowsResource.Resource)
+		}
+	}
 	return nil
 }
 
@@ -293,7 +309,7 @@ func (w *Watcher) installedTime(ctx context.Context) (time.Time, error) {
 
 // targetSpecs are the targets: the ones loaded at start, the file's, or the default one.
 func (w *Watcher) targetSpecs() ([]TargetSpec, error) {
-	if w.cfg.Executor != ExecutorTekton {
+	if w.cfg.Executor == ExecutorLocal {
 		return nil, nil
 	}
 	if len(w.cfg.Targets) > 0 {
@@ -334,7 +350,7 @@ func (w *Watcher) reloadTargets(ctx context.Context, last []TargetSpec) {
 		if equalSpecs(specs, last) {
 			continue
 		}
-		if err := w.tekton.apply(ctx, specs); err != nil {
+		if err := w.cluster.apply(ctx, specs); err != nil {
 			w.metrics.targetReloads.WithLabelValues("failed").Inc()
 			w.log.Error("applying the new targets failed", "error", err)
 			continue

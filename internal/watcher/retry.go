@@ -57,6 +57,9 @@ var finalReasons = map[string]bool{
 	"CancelledRunningFinally": true,
 	"StoppedRunningFinally":   true,
 	ReasonLocalPermanent:      true,
+	// Argo: the Workflow's spec or template is wrong, or a person stopped it.
+	ReasonWorkflowInvalid: true,
+	ReasonWorkflowStopped: true,
 }
 
 // IsFinalReason reports whether a failed run with this reason must not be run again.

@@ -4,31 +4,18 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	"knative.dev/pkg/apis"
 )
 
-// prState is where one of our PipelineRuns is in its life.
+// prState is where one of our runs is in its life.
 type prState int
 
 const (
-	prPending prState = iota // spec.status PipelineRunPending: queued
+	prPending prState = iota // queued: a PipelineRun's spec.status PipelineRunPending, a suspended Workflow
 	prStarted                // started, not finished
-	prDone                   // Succeeded condition True or False
+	prDone                   // finished, successfully or not
 )
 
-func prStateOf(pr *pipelinev1.PipelineRun) prState {
-	if c := pr.Status.GetCondition(apis.ConditionSucceeded); c != nil && (c.IsTrue() || c.IsFalse()) {
-		return prDone
-	}
-	if pr.Spec.Status == pipelinev1.PipelineRunSpecStatusPending {
-		return prPending
-	}
-	return prStarted
-}
-
-// slots counts the PipelineRuns of one target as the informer shows them, plus the ones
+// slots counts the runs of one target as the informer shows them, plus the ones
 // this watcher started that the informer has not shown started yet (reservations, like a
 // ReplicaSet controller's expectations): running = started + reserved never exceeds max.
 type slots struct {

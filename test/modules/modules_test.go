@@ -21,7 +21,10 @@ type build struct {
 
 var builds = []build{
 	{name: "the main module", dir: ".", packages: []string{"./..."}},
-	{name: "hack/tools (kube-apiserver, etcd, tekton-controller)", dir: "hack/tools", packages: []string{"k8s.io/kubernetes/cmd/kube-apiserver", "go.etcd.io/etcd/server/v3", "github.com/tektoncd/pipeline/cmd/controller"}},
+	{name: "hack/tools (make testenv's binaries)", dir: "hack/tools", packages: []string{
+		"k8s.io/kubernetes/cmd/kube-apiserver", "go.etcd.io/etcd/server/v3", "github.com/tektoncd/pipeline/cmd/controller",
+		"github.com/tektoncd/cli/cmd/tkn", "github.com/argoproj/argo-workflows/v3/cmd/workflow-controller", "./argolint",
+	}},
 }
 
 // compiledModules lists the modules whose packages b compiles, with the version used (the

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +36,10 @@ const (
 // Dirs are the directories, relative to the module root, whose YAML we ship. A missing
 // one is skipped (catalog/ exists only after a release build).
 var Dirs = []string{"tasks", "catalog", "examples"}
+
+// ArgoDirs hold Argo's kinds (WorkflowTemplates, Argo Events), which these schemes do not
+// know: LoadTree skips them, and Argo's own validation checks them (hack/tools/argo).
+var ArgoDirs = []string{"tasks/argo", "catalog/argo", "examples/argo-events"}
 
 // Scope says where a document lives, which decides the rules it must follow.
 type Scope string
@@ -244,12 +249,15 @@ func yamlFiles(root, dir string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if e.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			return nil
-		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
+		}
+		if e.IsDir() && slices.Contains(ArgoDirs, filepath.ToSlash(rel)) {
+			return fs.SkipDir
+		}
+		if e.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			return nil
 		}
 		files = append(files, filepath.ToSlash(rel))
 		return nil

@@ -4,10 +4,7 @@ import (
 	"context"
 	"time"
 
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -16,7 +13,7 @@ import (
 const recountEvery = 10 * time.Second
 
 // schedule starts the target's pending runs, oldest first, as slots free, until ctx ends.
-func (e *tektonExecutor) schedule(ctx context.Context, t *target) {
+func (e *clusterExecutor) schedule(ctx context.Context, t *target) {
 	tick := time.NewTicker(recountEvery)
 	defer tick.Stop()
 	limiter := workqueue.DefaultTypedControllerRateLimiter[string]()
@@ -43,8 +40,8 @@ func (e *tektonExecutor) schedule(ctx context.Context, t *target) {
 				return
 			default:
 				t.slots.requeue(q.name, q.at)
-				e.metrics.apiErrors.WithLabelValues("patch", "pipelineruns").Inc()
-				e.log.Error("starting a queued PipelineRun failed; will retry", "target", t.name, "pipelinerun", t.namespace+"/"+q.name, "error", err)
+				e.metrics.apiErrors.WithLabelValues("patch", e.kind.resource()).Inc()
+				e.log.Error("starting a queued "+e.kind.kind()+" failed; will retry", "target", t.name, "run", t.namespace+"/"+q.name, "error", err)
 				// wake never blocks, so a timer that fires after the target stopped is harmless.
 				time.AfterFunc(limiter.When(q.name), t.wake)
 			}
@@ -53,20 +50,18 @@ func (e *tektonExecutor) schedule(ctx context.Context, t *target) {
 }
 
 // recount feeds every cached run to the target's queue again, in case an event was missed.
-func (e *tektonExecutor) recount(t *target) {
+func (e *clusterExecutor) recount(t *target) {
 	for _, obj := range t.informer.GetStore().List() {
-		if pr, ok := obj.(*pipelinev1.PipelineRun); ok {
-			t.slots.observe(pr.Name, prStateOf(pr), queuedAt(pr))
+		if r, ok := e.kind.view(obj); ok {
+			t.slots.observe(r.name, r.state, r.queuedAt)
 		}
 	}
 }
 
-// start removes spec.status PipelineRunPending, which lets Tekton run it.
-func (e *tektonExecutor) start(ctx context.Context, t *target, name string) error {
-	patch := []byte(`{"spec":{"status":null}}`)
-	_, err := t.tekton.TektonV1().PipelineRuns(t.namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
-	if err != nil {
-		return rbacHint(err, "patch", "pipelineruns", t.namespace)
+// start lets a queued run run.
+func (e *clusterExecutor) start(ctx context.Context, t *target, name string) error {
+	if err := t.client.start(ctx, t.namespace, name); err != nil {
+		return rbacHint(err, "patch", e.kind.resource(), t.namespace)
 	}
 	e.metrics.runsStarted.WithLabelValues(t.name).Inc()
 	return nil

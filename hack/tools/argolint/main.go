@@ -1,0 +1,171 @@
+// Command argo-lint validates Argo Workflows objects with Argo's own validation
+// (workflow/validate, as `argo lint` and the workflow-controller run it), for the tests of
+// the main module: tasks/argo, what make release writes, and the Workflows build-watcher
+// makes. make testenv builds it beside the workflow-controller, from the same Argo version.
+//
+// Usage: argo-lint [--submit] FILE...
+//
+// Every file holds YAML documents of kind WorkflowTemplate, ClusterWorkflowTemplate or
+// Workflow, decoded strictly: an unknown or duplicated field is an error. The templates of
+// all files resolve each other's references (templateRef, workflowTemplateRef). Without
+// --submit a Workflow is linted (missing argument values are allowed); with it, it is
+// validated as the controller validates a submitted Workflow. Each failure is one line on
+// stderr naming the file and the object; the exit status is 1 when any failed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
+	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
+	"github.com/argoproj/argo-workflows/v3/workflow/validate"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// doc is one decoded object and where it came from.
+type doc struct {
+	where string
+	obj   any
+}
+
+func main() {
+	submit := flag.Bool("submit", false, "validate Workflows as submitted (every argument must have a value), not linted")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: argo-lint [--submit] FILE...")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	var docs []doc
+	failed := false
+	for _, f := range flag.Args() {
+		d, err := decodeFile(f)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "argo-lint: %v\n", err)
+			failed = true
+		}
+		docs = append(docs, d...)
+	}
+	for _, err := range validateAll(docs, *submit) {
+		fmt.Fprintf(os.Stderr, "argo-lint: %v\n", err)
+		failed = true
+	}
+	if failed {
+		os.Exit(1)
+	}
+	fmt.Printf("argo-lint: %d objects valid\n", len(docs))
+}
+
+// decodeFile decodes every document of the file strictly by its kind.
+func decodeFile(path string) ([]doc, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var (
+		docs []doc
+		errs []error
+	)
+	for i := 1; ; i++ {
+		raw, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return docs, fmt.Errorf("%s: reading document %d: %w", path, i, err)
+		}
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(raw, &head); err != nil {
+			errs = append(errs, fmt.Errorf("%s (document %d): %w", path, i, err))
+			continue
+		}
+		if head.Kind == "" && head.APIVersion == "" {
+			i-- // a document holding only comments
+			continue
+		}
+		where := fmt.Sprintf("%s (document %d: %s)", path, i, head.Kind)
+		if head.APIVersion != "argoproj.io/v1alpha1" {
+			errs = append(errs, fmt.Errorf("%s: apiVersion %q, want argoproj.io/v1alpha1", where, head.APIVersion))
+			continue
+		}
+		var obj any
+		switch head.Kind {
+		case "WorkflowTemplate":
+			obj = &wfv1.WorkflowTemplate{}
+		case "ClusterWorkflowTemplate":
+			obj = &wfv1.ClusterWorkflowTemplate{}
+		case "Workflow":
+			obj = &wfv1.Workflow{}
+		default:
+			errs = append(errs, fmt.Errorf("%s: kind %q is none of WorkflowTemplate, ClusterWorkflowTemplate, Workflow", where, head.Kind))
+			continue
+		}
+		if err := yaml.UnmarshalStrict(raw, obj); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			continue
+		}
+		docs = append(docs, doc{where: where, obj: obj})
+	}
+	return docs, errors.Join(errs...)
+}
+
+// validateAll validates every object, with every template of docs resolvable by reference.
+func validateAll(docs []doc, submit bool) []error {
+	client := fake.NewSimpleClientset()
+	ctx := context.Background()
+	var errs []error
+	namespace := "default"
+	for _, d := range docs {
+		switch o := d.obj.(type) {
+		case *wfv1.WorkflowTemplate:
+			t := o.DeepCopy()
+			t.Namespace = namespace
+			if _, err := client.ArgoprojV1alpha1().WorkflowTemplates(namespace).Create(ctx, t, metav1.CreateOptions{}); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", d.where, err))
+			}
+		case *wfv1.ClusterWorkflowTemplate:
+			if _, err := client.ArgoprojV1alpha1().ClusterWorkflowTemplates().Create(ctx, o.DeepCopy(), metav1.CreateOptions{}); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", d.where, err))
+			}
+		}
+	}
+	wftmpls := templateresolution.WrapWorkflowTemplateInterface(client.ArgoprojV1alpha1().WorkflowTemplates(namespace))
+	cwftmpls := templateresolution.WrapClusterWorkflowTemplateInterface(client.ArgoprojV1alpha1().ClusterWorkflowTemplates())
+	lint := validate.ValidateOpts{Lint: true}
+	for _, d := range docs {
+		var err error
+		switch o := d.obj.(type) {
+		case *wfv1.WorkflowTemplate:
+			err = validate.ValidateWorkflowTemplate(wftmpls, cwftmpls, o, nil, validate.ValidateOpts{Lint: true, WorkflowTemplateValidation: true})
+		case *wfv1.ClusterWorkflowTemplate:
+			err = validate.ValidateClusterWorkflowTemplate(wftmpls, cwftmpls, o, nil, validate.ValidateOpts{Lint: true, WorkflowTemplateValidation: true})
+		case *wfv1.Workflow:
+			opts := lint
+			if submit {
+				opts = validate.ValidateOpts{Submit: true}
+			}
+			err = validate.ValidateWorkflow(wftmpls, cwftmpls, o, nil, opts)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.where, err))
+		}
+	}
+	return errs
+}
