@@ -111,7 +111,7 @@ func (e *env) waitInstalled(ctx context.Context) {
 // finishWhileKilling finishes n builds while the running watcher is killed with SIGKILL
 // kills times, 0.5 to 3 s apart, and started again each time; it returns the builds' names
 // once all have finished.
-func (p *proc) finishWhileKilling(ctx context.Context, r *runner, current *testproc.Process, prefix string, n int, phase buildv1.BuildPhase, kills int) []string {
+func (p *proc) finishWhileKilling(ctx context.Context, r interface{ finishedCount() int }, current *testproc.Process, prefix string, n int, phase buildv1.BuildPhase, kills int) []string {
 	t := p.e.t
 	t.Helper()
 	var names []string

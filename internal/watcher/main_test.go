@@ -9,7 +9,10 @@ import (
 )
 
 // cp is the package's control plane: etcd and kube-apiserver with the Tekton and OpenShift
-// CRDs, started once for all tests; each test works in namespaces of its own.
+// CRDs (and Argo's, for --executor argo), started once for all tests; each test works in
+// namespaces of its own.
 var cp *controlplane.ControlPlane
 
-func TestMain(m *testing.M) { os.Exit(controlplane.Main(context.Background(), m, &cp)) }
+func TestMain(m *testing.M) {
+	os.Exit(controlplane.Main(context.Background(), m, &cp, controlplane.ArgoCRDs))
+}

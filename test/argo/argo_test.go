@@ -175,3 +175,60 @@ func write(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestArgoEventsExample: the EventBus, EventSource and Sensor of examples/argo-events pass
+// Argo Events' own validation, the Workflow the Sensor creates passes Argo's against the
+// template, the Sensor listens to the event the EventSource makes, and the RBAC decodes.
+func TestArgoEventsExample(t *testing.T) {
+	t.Parallel()
+	files := []string{namespaced, cluster, "examples/argo-events/eventbus.yaml", "examples/argo-events/eventsource.yaml", "examples/argo-events/sensor.yaml"}
+	out, ok := lint(t, files...)
+	if !ok {
+		t.Fatalf("Argo refuses examples/argo-events:\n%s", out)
+	}
+	if !strings.Contains(out, "5 objects valid") {
+		t.Fatalf("argo-lint: %s", out)
+	}
+	var es struct {
+		Metadata struct{ Name string }
+		Spec     struct {
+			Resource map[string]any `json:"resource"`
+		}
+	}
+	var sensor struct {
+		Spec struct {
+			Dependencies []struct {
+				EventSourceName string `json:"eventSourceName"`
+				EventName       string `json:"eventName"`
+			}
+		}
+	}
+	if err := yaml.Unmarshal(read(t, "examples/argo-events/eventsource.yaml"), &es); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(read(t, "examples/argo-events/sensor.yaml"), &sensor); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range sensor.Spec.Dependencies {
+		if _, ok := es.Spec.Resource[d.EventName]; d.EventSourceName != es.Metadata.Name || !ok {
+			t.Errorf("the Sensor waits for %s/%s, which the EventSource %s does not make", d.EventSourceName, d.EventName, es.Metadata.Name)
+		}
+	}
+	for _, doc := range strings.Split(string(read(t, "examples/argo-events/rbac.yaml")), "\n---\n") {
+		var obj map[string]any
+		if err := yaml.UnmarshalStrict([]byte(doc), &obj); err != nil || obj["kind"] == nil {
+			t.Errorf("examples/argo-events/rbac.yaml: a document that is no object (%v):\n%s", err, doc)
+		}
+	}
+
+	// The same validation refuses a Sensor without its EventBus and one whose Workflow
+	// names a template that does not exist.
+	if out, ok := lint(t, namespaced, "examples/argo-events/sensor.yaml"); ok || !strings.Contains(out, `EventBus "default"`) {
+		t.Errorf("a Sensor without its EventBus passed, or the error does not name it:\n%s", out)
+	}
+	broken := filepath.Join(t.TempDir(), "sensor.yaml")
+	write(t, broken, strings.Replace(string(read(t, "examples/argo-events/sensor.yaml")), "name: thoth-build-analysis\n                arguments", "name: no-such-template\n                arguments", 1))
+	if out, ok := lint(t, namespaced, "examples/argo-events/eventbus.yaml", broken); ok || !strings.Contains(out, "no-such-template") {
+		t.Errorf("a Sensor whose Workflow names a missing template passed, or the error does not name it:\n%s", out)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 )
 
@@ -86,5 +87,23 @@ func TestSharedModulesAtOneVersion(t *testing.T) {
 					builds[i].name, builds[j].name, len(differ), strings.Join(differ, "\n  "))
 			}
 		}
+	}
+}
+
+// TestArgoVersion: the Argo CRDs the tests install are those of the workflow-controller and
+// argo-lint that make testenv builds.
+func TestArgoVersion(t *testing.T) {
+	root, err := modroot.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-m", "-f", "{{.Version}}", controlplane.ArgoModule)
+	cmd.Dir = filepath.Join(root, "hack", "tools")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -m %s in hack/tools: %v\n%s", controlplane.ArgoModule, err, exitStderr(err))
+	}
+	if got := strings.TrimSpace(string(out)); got != controlplane.ArgoVersion {
+		t.Errorf("hack/tools pins %s %s, the tests install the CRDs of %s: set controlplane.ArgoVersion to %s", controlplane.ArgoModule, got, controlplane.ArgoVersion, got)
 	}
 }

@@ -43,6 +43,7 @@ var vocabulary = map[string]string{
 	"kinds": "THOTH_BUILD_WATCHER_KINDS", "phases": "THOTH_BUILD_WATCHER_PHASES",
 	"tekton-selector": "THOTH_TEKTON_SELECTOR", "analyze-existing": "THOTH_ANALYZE_EXISTING",
 	"executor": "THOTH_BUILD_WATCHER_EXECUTOR", "runs": "THOTH_BUILD_WATCHER_RUNS", "pipeline": "THOTH_PIPELINE",
+	"argo-template": "THOTH_ARGO_TEMPLATE", "argo-template-kind": "THOTH_ARGO_TEMPLATE_KIND",
 	"pipelinerun-namespace": "THOTH_PIPELINERUN_NAMESPACE", "pipelinerun-timeout": "THOTH_PIPELINERUN_TIMEOUT",
 	"service-account": "THOTH_PIPELINERUN_SERVICE_ACCOUNT", "targets-file": "THOTH_TARGETS_FILE",
 	"workers-count": "THOTH_BUILD_WATCHER_WORKERS", "sync-workers": "THOTH_SYNC_WORKERS",

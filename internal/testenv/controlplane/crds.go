@@ -112,6 +112,30 @@ func ShipwrightCRDs(ctx context.Context) ([][]byte, error) {
 	return readCRDs(filepath.Join(dir, "deploy", "crds"), v1beta1Only)
 }
 
+// ArgoModule and ArgoVersion are Argo Workflows, whose own CRDs are installed for the
+// Workflows of build-watcher --executor argo: the version hack/tools pins for the
+// workflow-controller and argo-lint (TestArgoVersion keeps them equal). Not a dependency of
+// the main module (the watcher reaches Workflows with the dynamic client).
+const (
+	ArgoModule  = "github.com/argoproj/argo-workflows/v3"
+	ArgoVersion = "v3.7.18"
+)
+
+// ArgoCRDs returns Argo Workflows' full CRDs (manifests/base/crds/full, with their schemas:
+// the API server validates our Workflows as a real cluster does), from the module cache,
+// downloading the module when it is not there.
+func ArgoCRDs(ctx context.Context) ([][]byte, error) {
+	dir, err := downloadModule(ctx, ArgoModule, ArgoVersion)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := readCRDs(filepath.Join(dir, "manifests", "base", "crds", "full"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("the CRDs of %s@%s: %w", ArgoModule, ArgoVersion, err)
+	}
+	return docs, nil
+}
+
 // PrometheusOperatorModule and PrometheusOperatorVersion are the module whose own CRDs of
 // ServiceMonitor and PrometheusRule check config/monitoring. Not a dependency of ours: its
 // version is named here and fetched with go mod download.

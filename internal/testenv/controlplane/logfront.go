@@ -12,10 +12,12 @@ import (
 	"net/url"
 	"regexp"
 	"sync"
+	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
 	buildclient "github.com/openshift/client-go/build/clientset/versioned"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -172,15 +174,58 @@ func (f *LogFront) servePodLog(w http.ResponseWriter, r *http.Request, transport
 	if container == "" && len(p.Spec.Containers) == 1 {
 		container = p.Spec.Containers[0].Name
 	}
+	key := "pod/" + namespace + "/" + pod + "/" + container
 	f.mu.Lock()
-	open, ok := f.logs["pod/"+namespace+"/"+pod+"/"+container]
+	open, ok := f.logs[key]
 	f.mu.Unlock()
+	if !ok && r.URL.Query().Get("follow") == "true" {
+		// A follower (kubectl logs -f, tkn --showlog) waits for the container, as on a
+		// kubelet; here its log comes whole when it has finished.
+		open, ok = f.awaitPodLog(r.Context(), client, namespace, pod, key)
+	}
 	if !ok {
 		writeStatus(w, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: no log registered", container, pod)))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.Copy(w, open())
+}
+
+// awaitPodLog waits for a container's log to be registered while its pod exists and is not
+// finished (then for a few seconds more: the runner registers logs after the status).
+func (f *LogFront) awaitPodLog(ctx context.Context, client kubernetes.Interface, namespace, pod, key string) (func() io.Reader, bool) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var finishedAt time.Time
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-tick.C:
+		}
+		f.mu.Lock()
+		open, ok := f.logs[key]
+		f.mu.Unlock()
+		if ok {
+			return open, true
+		}
+		if !finishedAt.IsZero() {
+			if time.Since(finishedAt) > 5*time.Second {
+				return nil, false
+			}
+			continue
+		}
+		if i%10 != 0 {
+			continue
+		}
+		p, err := client.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return nil, false
+		}
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			finishedAt = time.Now()
+		}
+	}
 }
 
 // callerClient is a clientset acting as the caller of r.

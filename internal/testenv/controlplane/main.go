@@ -16,9 +16,10 @@ import (
 //	var cp *controlplane.ControlPlane
 //	func TestMain(m *testing.M) { os.Exit(controlplane.Main(context.Background(), m, &cp)) }
 //
-// Tests then make a namespace each with cp.CreateNamespace. The start-up time is reported on
+// more are further sources of CRDs (ArgoCRDs), installed with the others. Tests then make a
+// namespace each with cp.CreateNamespace. The start-up time is reported on
 // stderr. Child processes are also killed if the test binary dies (Pdeathsig).
-func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
+func Main(ctx context.Context, m *testing.M, cp **ControlPlane, more ...func(context.Context) ([][]byte, error)) int {
 	if fuzzWorker() || noTests() {
 		// A fuzz worker runs only the fuzz target, and -run '^$' (hack/fuzz.sh) runs no
 		// test: neither needs a control plane, and fuzz targets must not use one.
@@ -46,7 +47,16 @@ func Main(ctx context.Context, m *testing.M, cp **ControlPlane) int {
 		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
 		return 1
 	}
-	if err := started.InstallCRDs(ctx, slices.Concat(tekton, openshift, shipwright)...); err != nil {
+	crds := slices.Concat(tekton, openshift, shipwright)
+	for _, source := range more {
+		docs, err := source(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
+			return 1
+		}
+		crds = append(crds, docs...)
+	}
+	if err := started.InstallCRDs(ctx, crds...); err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
 		return 1
 	}
