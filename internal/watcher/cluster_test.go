@@ -270,9 +270,15 @@ func (r *runner) checkFIFO(t *testing.T) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	checkStartOrder(t, r.started)
+}
+
+// checkStartOrder reports queued runs that started before an older queued run.
+func checkStartOrder(t *testing.T, started []startEvent) {
+	t.Helper()
 	var last time.Time
 	out := 0
-	for _, s := range r.started {
+	for _, s := range started {
 		if !s.pending {
 			continue
 		}
