@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # make testenv: builds the pinned binaries the tests run, from the tools module in hack/tools,
 # into a cache directory outside the repository: the control plane (kube-apiserver, etcd),
-# Tekton's controller (tekton-controller) and CLI (tkn), Argo's workflow-controller and
-# argo-lint (Argo's own template validation, hack/tools/argolint). Prints the directory on
-# stdout's last line.
+# Tekton's controller (tekton-controller) and CLI (tkn), and argo-lint (Argo's own
+# validation, hack/tools/argolint). Prints the directory on stdout's last line.
 #
 # They build in one go build: the packages they share (730 of tekton-controller's come from
 # kube-apiserver's tree) compile once, where builds at once would each compile them. Static (CGO_ENABLED=0) and with -trimpath, as ko builds the images and as make lint
@@ -29,7 +28,6 @@ binaries=(
   "kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver"
   "tekton-controller github.com/tektoncd/pipeline/cmd/controller controller"
   "tkn github.com/tektoncd/cli/cmd/tkn tkn"
-  "workflow-controller github.com/argoproj/argo-workflows/v3/cmd/workflow-controller workflow-controller"
   "argo-lint ./argolint argolint"
 )
 flags=(-trimpath)

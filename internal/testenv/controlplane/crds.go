@@ -113,8 +113,8 @@ func ShipwrightCRDs(ctx context.Context) ([][]byte, error) {
 }
 
 // ArgoModule and ArgoVersion are Argo Workflows, whose own CRDs are installed for the
-// Workflows of build-watcher --executor argo: the version hack/tools pins for the
-// workflow-controller and argo-lint (TestArgoVersion keeps them equal). Not a dependency of
+// Workflows of build-watcher --executor argo: the version hack/tools pins for argo-lint
+// (TestArgoVersion keeps them equal). Not a dependency of
 // the main module (the watcher reaches Workflows with the dynamic client).
 const (
 	ArgoModule  = "github.com/argoproj/argo-workflows/v3"

@@ -38,7 +38,7 @@ const (
 var Dirs = []string{"tasks", "catalog", "examples"}
 
 // ArgoDirs hold Argo's kinds (WorkflowTemplates, Argo Events), which these schemes do not
-// know: LoadTree skips them, and Argo's own validation checks them (hack/tools/argo).
+// know: LoadTree skips them, and Argo's own validation checks them (argo-lint, hack/tools/argolint).
 var ArgoDirs = []string{"tasks/argo", "catalog/argo", "examples/argo-events"}
 
 // Scope says where a document lives, which decides the rules it must follow.
