@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
 	"github.com/thoth-station/build-watcher/internal/testenv/modroot"
 	"github.com/thoth-station/build-watcher/internal/testenv/registrytest"
+	"github.com/thoth-station/build-watcher/internal/testenv/tektontest"
 )
 
 // manualCommands returns the tkn task start and tkn pipeline start commands of
@@ -115,20 +117,28 @@ func TestManualTknCommands(t *testing.T) {
 		if err != nil || m == nil {
 			t.Fatalf("%s\n(as run: %s)\nexit: %v; output:\n%s", doc, line, err, out.String())
 		}
+		// tkn returns once the logs end; the controller marks the run done a moment later
+		// (as on any cluster, where one then runs tkn taskrun describe --last).
+		wctx, cancel := context.WithTimeout(ctx, runTimeout)
 		var cond *apis.Condition
 		switch m[1] {
 		case "TaskRun":
-			tr, err := s.tekton.TektonV1().TaskRuns(s.ns).Get(ctx, m[2], metav1.GetOptions{})
+			tr, err := tektontest.WaitTaskRun(wctx, s.tekton, s.ns, m[2])
 			if err != nil {
 				t.Fatal(err)
 			}
 			cond = tr.Status.GetCondition(apis.ConditionSucceeded)
 		case "PipelineRun":
-			pr, err := s.tekton.TektonV1().PipelineRuns(s.ns).Get(ctx, m[2], metav1.GetOptions{})
+			pr, err := tektontest.WaitPipelineRun(wctx, s.tekton, s.ns, m[2])
 			if err != nil {
 				t.Fatal(err)
 			}
 			cond = pr.Status.GetCondition(apis.ConditionSucceeded)
+		}
+		cancel()
+		t.Logf("%s:\n%s", line, out.String())
+		if !strings.Contains(out.String(), "\n[") {
+			t.Errorf("%s: --showlog showed no step's log:\n%s", line, out.String())
 		}
 		if cond == nil || !cond.IsTrue() {
 			t.Errorf("%s: %s %s: %s; tkn's output:\n%s", tkn, m[1], m[2], conditionText(cond), out.String())
