@@ -143,7 +143,7 @@ func (w *workflowView) outcome(target string) Outcome {
 		return out
 	}
 	out.Reason = workflowReason(w.Phase, w.Message)
-	out.Err = fmt.Errorf("Workflow %s/%s on target %s: %s: %s", w.Namespace, w.Name, target, w.Phase, w.Message)
+	out.Err = fmt.Errorf("the Workflow %s/%s on target %s: %s: %s", w.Namespace, w.Name, target, w.Phase, w.Message)
 	return out
 }
 
