@@ -241,9 +241,9 @@ func (e *env) checkWorkflows(ctx context.Context, names []string, attempts func(
 }
 
 // TestArgoBurst: with --executor argo, 200 builds finish at once (TestBurst takes the
-// shared executor through 1,000); exactly one Workflow each
-// is made, never more than N run at once (the rest wait suspended), the queue drains
-// oldest first, and every build gets its ids back from the Workflow's outputs.
+// shared executor through 1,000); exactly one Workflow each is made, never more than N run
+// at once (the rest wait suspended), the queue drains oldest first, and every build gets
+// its ids back from the Workflow's outputs.
 func TestArgoBurst(t *testing.T) {
 	n := 200
 	if testing.Short() {
