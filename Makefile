@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(GOBIN)/staticcheck
 KO_VERSION := v0.19.1
 KO         := $(GOBIN)/ko
-FUZZTIME   ?= 10s
+FUZZTIME   ?= 5s
 GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 
 export VERSION
@@ -46,7 +46,7 @@ lint: $(STATICCHECK)
 	cd hack/tools && CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' go vet ./argolint && \
 	  CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' $(STATICCHECK) ./argolint
 
-## fuzz: a short run (FUZZTIME, default 10s) of every Fuzz target
+## fuzz: a short run (FUZZTIME, default 5s) of every Fuzz target, after the seed corpora (which go test runs too)
 fuzz:
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 

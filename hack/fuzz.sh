@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs every Fuzz target of the module for FUZZTIME (default 10s) each.
+# Runs every Fuzz target of the module for FUZZTIME (default 5s) each.
 # go test -fuzz takes one target of one package per run and links the instrumented test
 # binary again for each; instead, each package's binary is built once (go test -c -fuzz)
 # and run once per target, from the package's directory as go test does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-fuzztime=${FUZZTIME:-10s}
+fuzztime=${FUZZTIME:-5s}
 retry_execs=${FUZZ_RETRY_EXECS:-2000x}
 module=$(go list -m)
 cache=$(go env GOCACHE)/fuzz
