@@ -53,7 +53,7 @@ func credentials(ctx context.Context, s side, reg Registry, image string, token 
 			logger.DebugContext(ctx, "registry credentials from the auth file", "side", s.what, "image", image, "credentials", basic)
 			return &authn.Basic{Username: basic.Username, Password: basic.Password}, basic.Password, CredentialsAuthFile, nil
 		}
-		logger.WarnContext(ctx, "the auth file has no entry for the image's registry", "flag", s.flag+"-registry-auth-file", "image", image)
+		logger.WarnContext(ctx, "the auth file has no entry for the image's registry", "side", s.what, "image", image)
 	}
 	if token != nil {
 		tok, err := token()

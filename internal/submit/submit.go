@@ -457,7 +457,11 @@ func access(ctx context.Context, flag, image string, reg Registry, tokens *lazyT
 			acc.Username, acc.Password = basic.Username, basic.Password
 			return acc, nil
 		}
-		logger.WarnContext(ctx, "the auth file has no entry for the image's registry", "flag", flag+"-registry-auth-file", "image", image)
+		side := "destination"
+		if flag == "--src" {
+			side = "source"
+		}
+		logger.WarnContext(ctx, "the auth file has no entry for the image's registry", "side", side, "image", image)
 	}
 	if tokens.enabled {
 		token, err := tokens.get(ctx)
