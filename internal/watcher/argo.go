@@ -3,6 +3,7 @@ package watcher
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,7 @@ func (argoRuns) resource() string { return "workflows" }
 func (k argoRuns) connect(kubeconfig string) (runClient, error) {
 	if kubeconfig == "" {
 		if k.own.Dynamic == nil {
-			return nil, fmt.Errorf("--executor argo needs a dynamic client: none was made")
+			return nil, fmt.Errorf("--executor argo needs the watcher's dynamic client, which its Clients lack: make them with watcher.NewClients")
 		}
 		return argoClient{cfg: k.cfg, client: k.own.Dynamic}, nil
 	}
@@ -115,10 +116,7 @@ type workflowView struct {
 func (w *workflowView) DeepCopyObject() runtime.Object {
 	out := *w
 	w.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
-	out.Outputs = make(map[string]string, len(w.Outputs))
-	for k, v := range w.Outputs {
-		out.Outputs[k] = v
-	}
+	out.Outputs = maps.Clone(w.Outputs)
 	return &out
 }
 

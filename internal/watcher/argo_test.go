@@ -159,14 +159,6 @@ func (r *argoRunner) finish(ctx context.Context, namespace, name string) {
 	r.mu.Unlock()
 }
 
-// runBuildOf reads which build a run is for (its name) and which attempt it is.
-func runBuildOf(annotations map[string]string) (string, int) {
-	ref := annotations[watcher.AnnotationBuildRef]
-	attempt := 1
-	fmt.Sscan(annotations[watcher.AnnotationRunAttempt], &attempt)
-	return ref[strings.LastIndex(ref, "/")+1:], attempt
-}
-
 // finishedCount is how many Workflows were ended.
 func (r *argoRunner) finishedCount() int {
 	r.mu.Lock()

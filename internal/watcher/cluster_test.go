@@ -139,10 +139,15 @@ const (
 
 // runBuild reads which build a run is for (its name) and which attempt it is.
 func runBuild(pr *pipelinev1.PipelineRun) (build string, attempt int) {
-	ref := pr.Annotations[watcher.AnnotationBuildRef]
-	build = ref[strings.LastIndex(ref, "/")+1:]
-	attempt, _ = strconv.Atoi(pr.Annotations[watcher.AnnotationRunAttempt])
-	return build, attempt
+	return runBuildOf(pr.Annotations)
+}
+
+// runBuildOf reads the build (its name) and the attempt from a run's annotations, which
+// PipelineRuns and Workflows carry alike.
+func runBuildOf(annotations map[string]string) (build string, attempt int) {
+	ref := annotations[watcher.AnnotationBuildRef]
+	attempt, _ = strconv.Atoi(annotations[watcher.AnnotationRunAttempt])
+	return ref[strings.LastIndex(ref, "/")+1:], attempt
 }
 
 func newRunner(t *testing.T, tekton tektonclient.Interface, delay time.Duration) *runner {
