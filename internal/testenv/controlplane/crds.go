@@ -121,15 +121,18 @@ const (
 	ArgoVersion = "v3.7.18"
 )
 
-// ArgoCRDs returns Argo Workflows' full CRDs (manifests/base/crds/full, with their schemas:
-// the API server validates our Workflows as a real cluster does), from the module cache,
-// downloading the module when it is not there.
+// ArgoCRDs returns Argo Workflows' CRDs as Argo's own install (manifests/cluster-install,
+// the release's install.yaml) ships them: the minimal ones (manifests/base/crds/minimal,
+// schemas that keep unknown fields), from the module cache, downloading the module when it
+// is not there. The full ones (crds/full) are optional in Argo, need server-side apply, and
+// cost the API server about 20 s of start-up here; the Workflows we create are checked
+// with Argo's own validation (argo-lint) instead, as the workflow-controller checks them.
 func ArgoCRDs(ctx context.Context) ([][]byte, error) {
 	dir, err := downloadModule(ctx, ArgoModule, ArgoVersion)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := readCRDs(filepath.Join(dir, "manifests", "base", "crds", "full"), nil)
+	docs, err := readCRDs(filepath.Join(dir, "manifests", "base", "crds", "minimal"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("the CRDs of %s@%s: %w", ArgoModule, ArgoVersion, err)
 	}
