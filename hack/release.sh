@@ -11,7 +11,20 @@
 #                                       release commit (tagged v<version>) holds
 #
 # for <kind> task and pipeline. catalog/task and catalog/pipeline are replaced as a whole,
-# only when everything succeeded. A release also writes
+# only when everything succeeded. The Argo Workflows templates (tasks/argo/<package>.yaml,
+# one WorkflowTemplate or ClusterWorkflowTemplate a file) go where Artifact Hub's kind
+# argo-template looks, one directory per version:
+#
+#   catalog/argo/<package>/<version>/manifests.yaml     the template, images pinned, label set
+#   catalog/argo/<package>/<version>/artifacthub-pkg.yml Artifact Hub's package metadata, from
+#                                       the template's workflows.argoproj.io annotations,
+#                                       the images and the changelog
+#   catalog/argo/<package>/<version>/README.md           tasks/argo/README.md
+#   catalog/argo/artifacthub-repo.yml   from hack/release/artifacthub-repo-argo.yml
+#
+# Artifact Hub reads an Argo templates repository from its branch, not from tags: the main
+# branch keeps every released version directory (a release adds its own, replacing only a
+# directory of the same version). A release also writes
 #
 #   $RELEASE_DIR/release.yaml            everything a cluster runs, for one kubectl apply:
 #                                       config/ (namespace build-watcher, the watcher's and
@@ -35,7 +48,7 @@
 #   KO                   the ko binary (default ko from PATH, else $(go env GOPATH)/bin/ko)
 #   CHANGELOG            the changelog (default CHANGELOG.md of the repository): its section
 #                        "## <version>" (for a prerelease, else "## <x.y.z>") becomes each
-#                        resource's artifacthub.io/changes
+#                        resource's artifacthub.io/changes (and each template's changes)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -99,8 +112,10 @@ else
     [ "$label" = "${label%%-*}" ] || sections+=" or \"## ${label%%-*}\""
     die "$changelog has no section $sections with entries \"- <kind>: <what changed>\": add this release's changes"
   fi
-  # artifacthub.io/changes as Artifact Hub parses it: a YAML list of kind and description.
+  # artifacthub.io/changes as Artifact Hub parses it: a YAML list of kind and description
+  # (and the same list as artifacthub-pkg.yml's changes, for the Argo templates).
   changes_yaml=""
+  pkg_changes_yaml=""
   while IFS= read -r line; do
     entry=${line#- }
     kind=${entry%%:*}
@@ -112,6 +127,7 @@ else
     esac
     [ -n "$desc" ] && [ "$desc" != "$entry" ] || die "$changelog, section $label: \"$line\" has no description after \"$kind:\""
     changes_yaml+="      - kind: $kind"$'\n'"        description: '${desc//\'/\'\'}'"$'\n'
+    pkg_changes_yaml+="  - kind: $kind"$'\n'"    description: '${desc//\'/\'\'}'"$'\n'
   done <<<"$changes"
 fi
 
@@ -135,6 +151,49 @@ for kind in "${kinds[@]}"; do
   done
 done
 [ "${#resources[@]}" -gt 0 ] || die "no resources under $tasks_dir/{task,pipeline}/<name>/<name>.yaml"
+
+# annotation FILE KEY: the value of the metadata annotation KEY of the template in FILE (a
+# plain or quoted scalar, or a folded block whose lines are joined with spaces).
+annotation() {
+  awk -v key="    $2:" '
+    block {
+      if ($0 ~ /^      /) { sub(/^ +/, ""); value = value (value == "" ? "" : " ") $0; next }
+      exit
+    }
+    index($0, key) == 1 {
+      value = substr($0, length(key) + 1)
+      sub(/^ +/, "", value)
+      if (value ~ /^>-?$/) { block = 1; value = ""; next }
+      if (value ~ /^".*"$/ || value ~ /^\047.*\047$/) value = substr(value, 2, length(value) - 2)
+      exit
+    }
+    END { print value }' "$1"
+}
+
+# Argo Workflows templates: tasks/argo/<package>.yaml, one template a file, beside one
+# README.md that serves as every template's page.
+argo_dir="$tasks_dir/argo"
+argo_pkgs=()
+if [ -d "$argo_dir" ]; then
+  for src in "$argo_dir"/*.yaml; do
+    [ -f "$src" ] || continue
+    pkg=$(basename "$src" .yaml)
+    [[ "$pkg" =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]] ||
+      die "$src: the package name is the file's name, and $pkg is not lower-case letters, digits and dashes"
+    grep -Eq '^kind: (WorkflowTemplate|ClusterWorkflowTemplate)$' "$src" ||
+      die "$src is not a WorkflowTemplate or ClusterWorkflowTemplate: tasks/argo holds one template a file"
+    grep -Eq '^    app\.kubernetes\.io/version:' "$src" ||
+      die "$src has no app.kubernetes.io/version label: add it under metadata.labels (the release sets its value)"
+    [ -n "$(annotation "$src" workflows.argoproj.io/description)" ] ||
+      die "$src has no workflows.argoproj.io/description annotation: Artifact Hub requires a description"
+    argo_pkgs+=("$pkg")
+  done
+  if [ "${#argo_pkgs[@]}" -gt 0 ]; then
+    [ -f "$argo_dir/README.md" ] || die "$argo_dir has no README.md: Artifact Hub shows it as each template's page"
+    [ -f "$root/hack/release/artifacthub-repo-argo.yml" ] ||
+      die "$root/hack/release/artifacthub-repo-argo.yml is missing: it is the Artifact Hub repository metadata of catalog/argo"
+  fi
+fi
 
 mkdir -p "$out"
 stage=$(mktemp -d "$out/.release.XXXXXX")
@@ -164,6 +223,18 @@ for r in "${resources[@]}"; do
     cp "$root/hack/release/artifacthub-repo-$kind.yml" "$stage/$kind/artifacthub-repo.yml"
   fi
 done
+
+if [ "${#argo_pkgs[@]}" -gt 0 ]; then
+  mkdir -p "$stage/argo"
+  cp "$root/hack/release/artifacthub-repo-argo.yml" "$stage/argo/artifacthub-repo.yml"
+  if ! $docs_only; then
+    for pkg in "${argo_pkgs[@]}"; do
+      mkdir -p "$stage/argo/$pkg/$label"
+      cp "$argo_dir/$pkg.yaml" "$stage/argo/$pkg/$label/manifests.yaml"
+      cp "$argo_dir/README.md" "$stage/argo/$pkg/$label/README.md"
+    done
+  fi
+fi
 
 # Release-only files pin released images: each <name>.yaml, and any other file whose source
 # names a ko:// image (the stand-ins of tests/). Only the release commit holds them; each
@@ -285,6 +356,79 @@ else
       esac
     done < <(grep -E '^[[:space:]]*(- )?image:' "$f" || true)
   done
+
+  # The Argo templates: the version label, every image pinned, and Artifact Hub's package
+  # metadata beside each (its required fields: version, name, displayName, createdAt as
+  # RFC 3339, description; the rest as the Tekton resources carry them).
+  created=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)
+  quote() { printf "'%s'" "${1//\'/\'\'}"; }
+  for pkg in "${argo_pkgs[@]}"; do
+    d="$stage/argo/$pkg/$label"
+    f="$d/manifests.yaml"
+    sed -E -i "s/^([[:space:]]+app\\.kubernetes\\.io\\/version:).*\$/\\1 \"$label\"/" "$f"
+    declare -A seen=()
+    containers_yaml=""
+    while read -r line; do
+      case "$line" in
+        *'{{'*) continue ;; # an image chosen by a parameter is the user's
+        *@sha256:*) ;;
+        *) die "argo/$pkg/$label/manifests.yaml: $line is not pinned by digest" ;;
+      esac
+      image=${line#*image:}
+      image=${image//[\"\' ]/}
+      if [ -z "${seen[$image]:-}" ]; then
+        seen[$image]=1
+        bin=${image%%@*}
+        bin=${bin##*/}
+        containers_yaml+="  - name: ${bin%%:*}"$'\n'"    image: $image"$'\n'
+      fi
+    done < <(grep -E '^[[:space:]]*(- )?image:' "$f" || true)
+    unset seen
+    template_kind=$(sed -n 's/^kind: //p' "$f")
+    template_name=$(awk '/^metadata:/ {on = 1; next} /^[^ ]/ {on = 0} on && /^  name: / {print $2; exit}' "$f")
+    display=${template_name//-/ }
+    display="${display^} ($template_kind)"
+    install_ns=" -n <namespace>"
+    [ "$template_kind" = WorkflowTemplate ] || install_ns=""
+    maintainer=$(annotation "$f" workflows.argoproj.io/maintainer)
+    argo_version=$(annotation "$f" workflows.argoproj.io/version)
+    {
+      echo "# Artifact Hub's metadata of the Argo template $pkg $label (kind argo-template): written by make release."
+      echo "version: $label"
+      echo "name: $pkg"
+      echo "displayName: $(quote "$display")"
+      echo "createdAt: \"$created\""
+      echo "description: $(quote "$(annotation "$f" workflows.argoproj.io/description)")"
+      echo "license: Apache-2.0"
+      echo "homeURL: https://$module"
+      [ "$label" = "${label%%-*}" ] || echo "prerelease: true"
+      echo "keywords:"
+      IFS=, read -ra tags <<<"$(annotation "$f" workflows.argoproj.io/tags),argo-workflows"
+      declare -A seen=()
+      for k in "${tags[@]}"; do
+        k=${k// /}
+        [ -n "$k" ] && [ -z "${seen[$k]:-}" ] || continue
+        seen[$k]=1
+        echo "  - $(quote "$k")"
+      done
+      unset seen
+      echo "links:"
+      echo "  - name: source"
+      echo "    url: https://$module/tree/$tag/tasks/argo"
+      echo "  - name: documentation"
+      echo "    url: https://$module/blob/$tag/tasks/argo/README.md"
+      [ -z "$maintainer" ] || printf 'provider:\n  name: %s\n' "$(quote "$maintainer")"
+      [ -z "$containers_yaml" ] || printf 'containersImages:\n%s' "$containers_yaml"
+      printf 'changes:\n%s' "$pkg_changes_yaml"
+      [ -z "$argo_version" ] || printf 'annotations:\n  argo/version: %s\n' "$(quote "$argo_version")"
+      echo "install: |"
+      echo "  Apply the $template_kind; its Workflows' ServiceAccount must read builds and their logs (see the README)."
+      echo ""
+      echo "  \`\`\`sh"
+      echo "  kubectl apply$install_ns -f https://raw.githubusercontent.com/${module#github.com/}/main/catalog/argo/$pkg/$label/manifests.yaml"
+      echo "  \`\`\`"
+    } >"$d/artifacthub-pkg.yml"
+  done
 fi
 
 if ! $docs_only; then
@@ -323,14 +467,27 @@ for kind in "${kinds[@]}"; do
     mv "$stage/$kind" "$out/$kind"
   fi
 done
+# catalog/argo keeps the versions of earlier releases: only this version's directories go.
+if [ -d "$stage/argo" ]; then
+  mkdir -p "$out/argo"
+  mv "$stage/argo/artifacthub-repo.yml" "$out/argo/artifacthub-repo.yml"
+  if ! $docs_only; then
+    for pkg in "${argo_pkgs[@]}"; do
+      mkdir -p "$out/argo/$pkg"
+      [ ! -d "$out/argo/$pkg/$label" ] || log "replacing catalog/argo/$pkg/$label, written by an earlier make release"
+      rm -rf "${out:?}/argo/$pkg/$label"
+      mv "$stage/argo/$pkg/$label" "$out/argo/$pkg/$label"
+    done
+  fi
+fi
 
 if $docs_only; then
-  log "wrote ${#resources[@]} resources (READMEs, samples, tests, artifacthub-repo.yml) into $out"
+  log "wrote ${#resources[@]} resources (READMEs, samples, tests, artifacthub-repo.yml) and catalog/argo's artifacthub-repo.yml into $out"
 else
   release_dir=${RELEASE_DIR:-$root/dist}
   mkdir -p "$release_dir"
   mv "$stage/release.yaml" "$release_dir/release.yaml"
-  log "wrote ${#resources[@]} resources of version $label into $out, and $release_dir/release.yaml"
+  log "wrote ${#resources[@]} resources and ${#argo_pkgs[@]} Argo templates of version $label into $out, and $release_dir/release.yaml"
   for i in "${!refs[@]}"; do
     echo "${refs[$i]#ko://$module/} ${images[$i]}"
   done

@@ -62,6 +62,21 @@ func TestRelease(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "catalog")
 	releaseDir := filepath.Join(t.TempDir(), "dist")
 
+	// An earlier release's Argo template, which this one must leave alone.
+	earlier := map[string][]byte{
+		"argo/thoth-build-analysis/9.9.8/manifests.yaml":      []byte("# 9.9.8's template\n"),
+		"argo/thoth-build-analysis/9.9.8/artifacthub-pkg.yml": []byte("version: 9.9.8\n"),
+	}
+	for rel, data := range earlier {
+		path := filepath.Join(out, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	began := time.Now()
 	stdout, stderr, err := runScript(t, root, map[string]string{
 		"KO":                  ko,
@@ -205,6 +220,7 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	checkArgoRelease(t, root, out, images, earlier)
 	checkReleaseYAML(t, root, readFile(t, filepath.Join(releaseDir, "release.yaml")), imageRE, images, steps)
 
 	// The printed list is the images written, by package path.
@@ -348,6 +364,22 @@ func TestCatalogUpToDate(t *testing.T) {
 			if _, ok := want[rel]; !ok {
 				t.Errorf("catalog/%s/%s has no source in tasks/: run make catalog", kind, rel)
 			}
+		}
+	}
+	// catalog/argo: make catalog writes its artifacthub-repo.yml; the rest is the released
+	// versions, which the main branch keeps, each as Artifact Hub reads it.
+	if got, want := readFile(t, filepath.Join(root, "catalog", "argo", "artifacthub-repo.yml")), readFile(t, filepath.Join(out, "argo", "artifacthub-repo.yml")); !bytes.Equal(got, want) {
+		t.Errorf("catalog/argo/artifacthub-repo.yml is stale: run make catalog\n%s", firstDifference(got, want))
+	}
+	for rel := range listFiles(t, filepath.Join(root, "catalog", "argo")) {
+		pkg, rest, _ := strings.Cut(rel, "/")
+		version, file, _ := strings.Cut(rest, "/")
+		switch {
+		case rel == "artifacthub-repo.yml":
+		case file == "artifacthub-pkg.yml":
+			checkArtifactHubPackage(t, filepath.Join(root, "catalog", "argo", rel), pkg, version)
+		case file != "manifests.yaml" && file != "README.md":
+			t.Errorf("catalog/argo/%s: a released version holds manifests.yaml, README.md and artifacthub-pkg.yml only", rel)
 		}
 	}
 }
