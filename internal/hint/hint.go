@@ -58,8 +58,9 @@ const (
 	CLI Where = iota
 	// Task is a step of one of our Tasks (or the Pipeline): params and workspaces.
 	Task
-	// WatcherTekton is build-watcher with --executor tekton: its flags and ConfigMap keys.
-	WatcherTekton
+	// WatcherCluster is build-watcher with --executor tekton or argo, whose runs take
+	// Secrets and ConfigMaps by name: its flags and ConfigMap keys.
+	WatcherCluster
 	// WatcherLocal is build-watcher with --executor local: its flags and ConfigMap keys.
 	WatcherLocal
 	// Argo is a step of our Argo WorkflowTemplate (tasks/argo): its parameters.
@@ -89,8 +90,8 @@ func (w Where) String() string {
 		return "command line"
 	case Task:
 		return "Task"
-	case WatcherTekton:
-		return "build-watcher (tekton executor)"
+	case WatcherCluster:
+		return "build-watcher (tekton or argo executor)"
 	case WatcherLocal:
 		return "build-watcher (local executor)"
 	case Argo:
@@ -106,7 +107,7 @@ func (w Where) Spell(s Setting) string {
 		return cliSpelling(s)
 	case Task:
 		return taskSpelling(s)
-	case WatcherTekton, WatcherLocal:
+	case WatcherCluster, WatcherLocal:
 		return w.watcherSpelling(s)
 	case Argo:
 		return argoSpelling(s)

@@ -25,7 +25,7 @@ func TestExplain(t *testing.T) {
 		{"plain error", errors.New("boom"), CLI, "boom"},
 		{"flag", wrapped, CLI, "copying: it failed; set --registry-ca-file"},
 		{"workspace", wrapped, Task, "copying: it failed; set the registry-ca workspace"},
-		{"watcher tekton", wrapped, WatcherTekton, "copying: it failed; set --registry-ca-configmap (THOTH_REGISTRY_CA_CONFIGMAP)"},
+		{"watcher tekton", wrapped, WatcherCluster, "copying: it failed; set --registry-ca-configmap (THOTH_REGISTRY_CA_CONFIGMAP)"},
 		{"watcher local", wrapped, WatcherLocal, "copying: it failed; set --registry-ca-file (THOTH_REGISTRY_CA_FILE)"},
 		{"no such setting there", hinted{MaxBodySize}, Task, "it failed"},
 		{"setting error", Wrap(ThothCA, "check %s", errors.New("reading the Thoth CAs: no PEM")), Task, "reading the Thoth CAs: no PEM; check the thoth-ca workspace"},

@@ -59,7 +59,7 @@ func TestSpellingsExist(t *testing.T) {
 				t.Errorf("Argo hint of setting %d names parameter %s, which the WorkflowTemplate does not declare", s, m[1])
 			}
 		}
-		for _, w := range []hint.Where{hint.WatcherTekton, hint.WatcherLocal} {
+		for _, w := range []hint.Where{hint.WatcherCluster, hint.WatcherLocal} {
 			sp := w.Spell(s)
 			if sp == "" {
 				continue

@@ -20,7 +20,7 @@ func TestRegistryErrorHint(t *testing.T) {
 			"pushing reg.example/app:v1: x509: certificate signed by unknown authority; the destination registry's TLS certificate is not trusted; give its CA with --registry-ca-file, or turn verification off with --no-dst-registry-tls-verify"},
 		{"untrusted source, Task", RegistryError{Source: true, Problem: ProblemUntrusted}, hint.Task,
 			"pushing reg.example/app:v1: x509: certificate signed by unknown authority; the source registry's TLS certificate is not trusted; give its CA with the registry-ca workspace, or turn verification off with the no-src-registry-tls-verify param"},
-		{"untrusted source, watcher", RegistryError{Source: true, Problem: ProblemUntrusted}, hint.WatcherTekton,
+		{"untrusted source, watcher", RegistryError{Source: true, Problem: ProblemUntrusted}, hint.WatcherCluster,
 			"pushing reg.example/app:v1: x509: certificate signed by unknown authority; the source registry's TLS certificate is not trusted; give its CA with --registry-ca-configmap (THOTH_REGISTRY_CA_CONFIGMAP), or turn verification off with --no-src-registry-tls-verify (THOTH_NO_SOURCE_REGISTRY_TLS_VERIFY)"},
 		{"anonymous source, command line", RegistryError{Source: true, Problem: ProblemUnauthorized}, hint.CLI,
 			"pushing reg.example/app:v1: x509: certificate signed by unknown authority; the source registry wants credentials; give --src-registry-user/--src-registry-password or --src-registry-auth-file, or --pass-token for OpenShift's internal registry"},

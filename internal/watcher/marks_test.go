@@ -66,7 +66,7 @@ func TestMarks(t *testing.T) {
 	if n := len(*retry[AnnotationLastError]); n > 1030 {
 		t.Errorf("retryMarks kept an error of %d bytes", n)
 	}
-	failed := outcomeMarks(Outcome{Err: errors.New("PipelineRun x: Failed: boom"), IDs: map[string]string{AnnotationBuildLogDocumentID: "d"}}, hint.WatcherTekton)
+	failed := outcomeMarks(Outcome{Err: errors.New("PipelineRun x: Failed: boom"), IDs: map[string]string{AnnotationBuildLogDocumentID: "d"}}, hint.WatcherCluster)
 	if *failed[AnnotationStatus] != "Failed: PipelineRun x: Failed: boom" || *failed[AnnotationBuildLogDocumentID] != "d" {
 		t.Errorf("outcomeMarks: %v", failed)
 	}

@@ -267,7 +267,7 @@ func (w *Watcher) hints() hint.Where {
 	if w.cfg.Executor == ExecutorLocal {
 		return hint.WatcherLocal
 	}
-	return hint.WatcherTekton
+	return hint.WatcherCluster
 }
 
 // explain returns err's text with what to do about it, in the watcher's flags and ConfigMap
