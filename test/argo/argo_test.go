@@ -1,5 +1,5 @@
 // Package argo checks the Argo Workflows templates of tasks/argo with Argo's own validation
-// (argo-lint, built by make testenv from the Argo version the e2e runs): the templates, the
+// (argo-lint, built by make testenv from the Argo version pinned in hack/tools): the templates, the
 // Workflows made from them, and that the validation rejects what it must.
 package argo
 

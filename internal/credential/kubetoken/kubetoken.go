@@ -1,3 +1,7 @@
+// Package kubetoken finds the Kubernetes service-account token that submit-thoth hands to
+// Thoth with --pass-token: the token file Kubernetes mounts in pods, else the bearer token
+// of the current kubeconfig context. It lives apart from package credential (registry
+// credentials) so that only the binaries that need a kubeconfig import client-go for it.
 package kubetoken
 
 import (

@@ -3,12 +3,13 @@ package kubetoken
 import (
 	"context"
 	"errors"
-	"github.com/thoth-station/build-watcher/internal/credential"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/thoth-station/build-watcher/internal/credential"
 )
 
 const secretToken = "sha256~S3cretT0kenValue"
