@@ -119,6 +119,11 @@ type clusterExecutor struct {
 	order   []string // as in the targets file
 	// gone holds runs deleted before their end was handled, by run name.
 	gone map[string]goneRun
+	// live holds the runs the informers showed and whose deletion deleted has not handled
+	// yet, by run name. An informer drops a deleted run from its cache before it calls the
+	// handlers: between the two, a run in live but in neither the cache nor gone is being
+	// deleted, not missing, and must not be made again.
+	live map[string]struct{}
 	// schedulers counts the targets' scheduler goroutines.
 	schedulers sync.WaitGroup
 }
@@ -128,7 +133,7 @@ var _ executor = (*clusterExecutor)(nil)
 func newClusterExecutor(cfg *Config, metrics *Metrics, log *slog.Logger, kind runKind, enqueue func(build.Ref)) *clusterExecutor {
 	return &clusterExecutor{
 		cfg: cfg, metrics: metrics, log: log, kind: kind, enqueue: enqueue,
-		targets: map[string]*target{}, gone: map[string]goneRun{},
+		targets: map[string]*target{}, gone: map[string]goneRun{}, live: map[string]struct{}{},
 	}
 }
 
@@ -231,6 +236,9 @@ func (e *clusterExecutor) observe(t *target, obj any) {
 		return
 	}
 	t.slots.observe(r.name, r.state, r.queuedAt)
+	e.mu.Lock()
+	e.live[r.name] = struct{}{}
+	e.mu.Unlock()
 	if r.state == prDone {
 		t.wake()
 		e.enqueueBuildOf(r)
@@ -255,6 +263,7 @@ func (e *clusterExecutor) deleted(t *target, obj any) {
 	}
 	e.mu.Lock()
 	e.gone[r.name] = goneRun{claim: Claim{Target: t.name, Namespace: r.namespace, Name: r.name}, view: view, at: time.Now()}
+	delete(e.live, r.name)
 	e.mu.Unlock()
 	e.enqueueBuildOf(r)
 }
@@ -332,26 +341,31 @@ func (e *clusterExecutor) targetOf(name string) (*target, bool) {
 }
 
 // lookup reports a claimed run: from its target's cache, or the last state of a run that
-// was deleted.
+// was deleted; a run the cache dropped before deleted ran is still active.
 func (e *clusterExecutor) lookup(c Claim) runView {
 	e.mu.Lock()
-	g, gone := e.gone[c.Name]
-	t, ok := e.targets[c.Target]
+	t, hasTarget := e.targets[c.Target]
 	e.mu.Unlock()
-	if !ok {
-		if gone {
-			return g.view
+	if hasTarget {
+		if r, ok := e.run(t, c.Namespace, c.Name); ok {
+			if r.state == prDone {
+				return runView{state: runFinished, out: r.outcome(t.name)}
+			}
+			return runView{state: runActive}
 		}
-		return runView{state: runNoTarget}
 	}
-	if r, ok := e.run(t, c.Namespace, c.Name); ok {
-		if r.state == prDone {
-			return runView{state: runFinished, out: r.outcome(t.name)}
-		}
-		return runView{state: runActive}
-	}
-	if gone {
+	// Read after the cache: a run deleted meanwhile is in gone, or still in live.
+	e.mu.Lock()
+	g, gone := e.gone[c.Name]
+	_, deleting := e.live[c.Name]
+	e.mu.Unlock()
+	switch {
+	case gone:
 		return g.view
+	case !hasTarget:
+		return runView{state: runNoTarget}
+	case deleting:
+		return runView{state: runActive} // deleted handles it and queues the build again
 	}
 	return runView{state: runMissing}
 }
