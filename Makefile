@@ -36,15 +36,15 @@ unit: $(KO)
 testenv:
 	hack/testenv.sh
 
-## lint: gofmt, go vet, staticcheck of the main module and of hack/tools/argolint (static and
+## lint: gofmt, go vet, staticcheck of the main module and of our tools in hack/tools (static and
 ## with -trimpath, as testenv and ko build: the packages testenv compiled serve from the cache)
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 	CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' go vet ./...
 	CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' $(STATICCHECK) ./...
-	cd hack/tools && CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' go vet ./argolint && \
-	  CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' $(STATICCHECK) ./argolint
+	cd hack/tools && CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' go vet ./argolint ./kustomizebuild && \
+	  CGO_ENABLED=0 GOFLAGS='$(strip $(GOFLAGS) -trimpath)' $(STATICCHECK) ./argolint ./kustomizebuild
 
 ## fuzz: a short run (FUZZTIME, default 5s) of every Fuzz target, after the seed corpora (which go test runs too)
 fuzz:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make testenv: builds the pinned binaries the tests run, from the tools module in hack/tools,
 # into a cache directory outside the repository: the control plane (kube-apiserver, etcd),
-# Tekton's controller (tekton-controller) and CLI (tkn), and argo-lint (Argo's own
-# validation, hack/tools/argolint). Prints the directory on stdout's last line.
+# Tekton's controller (tekton-controller) and CLI (tkn), argo-lint (Argo's own validation,
+# hack/tools/argolint) and kustomize-build (kubectl kustomize's library, krusty, whose
+# packages tkn's build compiles anyway: hack/tools/kustomizebuild). Prints the directory on
+# stdout's last line.
 #
 # They build in one go build: the packages they share (730 of tekton-controller's come from
 # kube-apiserver's tree) compile once, where builds at once would each compile them. Static (CGO_ENABLED=0) and with -trimpath, as ko builds the images and as make lint
@@ -29,6 +31,7 @@ binaries=(
   "tekton-controller github.com/tektoncd/pipeline/cmd/controller controller"
   "tkn github.com/tektoncd/cli/cmd/tkn tkn"
   "argo-lint ./argolint argolint"
+  "kustomize-build ./kustomizebuild kustomizebuild"
 )
 flags=(-trimpath)
 export CGO_ENABLED=0

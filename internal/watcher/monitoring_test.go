@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -349,4 +350,126 @@ func TestMonitoringManifestsApply(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMonitoringKustomization: `kubectl apply -k config/monitoring` as documented. The
+// kustomization builds (kustomize's own krusty: kustomize-build of make testenv) into the
+// ServiceMonitor and the PrometheusRule as written and the dashboard's ConfigMap, all in the
+// watcher's namespace; the ConfigMap holds dashboard.json byte for byte under a name without
+// a hash, labelled for Grafana's sidecar, small enough for a client-side apply's annotation;
+// and the API server (with the Prometheus Operator's CRDs) accepts all three with strict
+// field validation.
+func TestMonitoringKustomization(t *testing.T) {
+	ctx := t.Context()
+	root, err := modroot.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := controlplane.BinDir(ctx, "", "kustomize-build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "config", "monitoring")
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "kustomize-build"), dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kustomize-build config/monitoring: %v\n%s", err, stderr.String())
+	}
+	var objs []map[string]any
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("kustomize-build config/monitoring printed a document that does not decode: %v\n%s", err, doc)
+		}
+		objs = append(objs, obj)
+	}
+	byKind := map[string]map[string]any{}
+	for _, obj := range objs {
+		kind, _ := obj["kind"].(string)
+		meta, _ := obj["metadata"].(map[string]any)
+		if meta["namespace"] != "build-watcher" {
+			t.Errorf("%s %v is in namespace %v, not the watcher's (build-watcher)", kind, meta["name"], meta["namespace"])
+		}
+		byKind[kind] = obj
+	}
+	if got := slices.Sorted(maps.Keys(byKind)); len(objs) != 3 || !slices.Equal(got, []string{"ConfigMap", "PrometheusRule", "ServiceMonitor"}) {
+		t.Fatalf("config/monitoring builds %d objects of kinds %v; want a ConfigMap, a PrometheusRule and a ServiceMonitor", len(objs), got)
+	}
+	resources, _ := monitoringFiles(t)
+	for _, f := range resources {
+		var written map[string]any
+		if err := yaml.Unmarshal(readTestFile(t, f), &written); err != nil {
+			t.Fatal(err)
+		}
+		kind, _ := written["kind"].(string)
+		built, ok := byKind[kind]
+		if !ok {
+			t.Errorf("%s (a %s) is not in the build", f, kind)
+			continue
+		}
+		if got, want := mustJSON(t, built["spec"]), mustJSON(t, written["spec"]); got != want {
+			t.Errorf("the built %s's spec is not %s's:\n%s\n%s", kind, f, got, want)
+		}
+	}
+	cm := byKind["ConfigMap"]
+	meta := cm["metadata"].(map[string]any)
+	if meta["name"] != "build-watcher-dashboard" {
+		t.Errorf("the dashboard's ConfigMap is %v; want build-watcher-dashboard (no hash suffix: each apply updates the one the sidecar loaded)", meta["name"])
+	}
+	if labels, _ := meta["labels"].(map[string]any); labels["grafana_dashboard"] != "1" {
+		t.Errorf("the dashboard's ConfigMap has labels %v; Grafana's sidecar looks for grafana_dashboard: \"1\"", labels)
+	}
+	data, _ := cm["data"].(map[string]any)
+	if got, want := data["build-watcher.json"], string(readTestFile(t, filepath.Join(dir, "dashboard.json"))); got != want {
+		t.Errorf("the ConfigMap's build-watcher.json is not dashboard.json (%d and %d bytes)", len(fmt.Sprint(got)), len(want))
+	}
+	// A client-side kubectl apply keeps the whole object in one annotation, whose limit
+	// (all annotations of an object) is 256 KiB.
+	if n := len(mustJSON(t, cm)); n >= 256<<10 {
+		t.Errorf("the dashboard's ConfigMap is %d bytes: kubectl apply -k (client-side) would refuse its last-applied annotation above 256 KiB", n)
+	}
+
+	crds, err := controlplane.PrometheusOperatorCRDs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.InstallCRDs(ctx, crds...); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := cp.CreateNamespace(ctx, "monitoring-k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynamic.NewForConfigOrDie(cp.Config())
+	gvrs := maps.Clone(monitoringResources)
+	gvrs["ConfigMap"] = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	for _, kind := range slices.Sorted(maps.Keys(byKind)) {
+		obj := byKind[kind]
+		meta := obj["metadata"].(map[string]any)
+		meta["namespace"] = ns
+		if _, err := client.Resource(gvrs[kind]).Namespace(ns).Patch(ctx, meta["name"].(string), types.ApplyPatchType, []byte(mustJSON(t, obj)),
+			metav1.PatchOptions{FieldManager: "build-watcher-tests", Force: new(true), FieldValidation: "Strict"}); err != nil {
+			t.Errorf("applying the built %s: %v", kind, err)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func readTestFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -24,7 +24,7 @@ var builds = []build{
 	{name: "the main module", dir: ".", packages: []string{"./..."}},
 	{name: "hack/tools (make testenv's binaries)", dir: "hack/tools", packages: []string{
 		"k8s.io/kubernetes/cmd/kube-apiserver", "go.etcd.io/etcd/server/v3", "github.com/tektoncd/pipeline/cmd/controller",
-		"github.com/tektoncd/cli/cmd/tkn", "./argolint",
+		"github.com/tektoncd/cli/cmd/tkn", "./argolint", "./kustomizebuild",
 	}},
 }
 
