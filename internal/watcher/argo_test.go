@@ -71,10 +71,18 @@ func newArgoRunner(t *testing.T, delay time.Duration) *argoRunner {
 
 func (r *argoRunner) watch(ctx context.Context, namespace string) {
 	r.t.Helper()
-	w, err := r.client.Resource(workflows).Namespace(namespace).Watch(ctx, metav1.ListOptions{LabelSelector: watcher.LabelManagedBy + "=" + watcher.ManagedBy})
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	selector := watcher.LabelManagedBy + "=" + watcher.ManagedBy
+	wfs := r.client.Resource(workflows).Namespace(namespace)
+	w := watchFrom(ctx, r.t, "Workflows in "+namespace, func(ctx context.Context) (string, error) {
+		list, err := wfs.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return "", err
+		}
+		return list.GetResourceVersion(), nil
+	}, func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+		opts.LabelSelector = selector
+		return wfs.Watch(ctx, opts)
+	})
 	go func() {
 		defer w.Stop()
 		wasSuspended := map[string]bool{}
@@ -88,6 +96,9 @@ func (r *argoRunner) watch(ctx context.Context, namespace string) {
 			suspended, _, _ := unstructured.NestedBool(wf.Object, "spec", "suspend")
 			r.mu.Lock()
 			if ev.Type == watch.Added {
+				if r.created[name] {
+					r.t.Errorf("Workflow %s was created a second time: its build was analysed twice", name)
+				}
 				r.created[name] = true
 			}
 			switch {

@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"knative.dev/pkg/apis"
 
 	"github.com/thoth-station/build-watcher/internal/testenv/controlplane"
@@ -160,12 +162,18 @@ func newRunner(t *testing.T, tekton tektonclient.Interface, delay time.Duration)
 // watch runs until ctx ends; it returns once the watch is established.
 func (r *runner) watch(ctx context.Context, namespace string) {
 	r.t.Helper()
-	w, err := r.tekton.TektonV1().PipelineRuns(namespace).Watch(ctx, metav1.ListOptions{
-		LabelSelector: watcher.LabelManagedBy + "=" + watcher.ManagedBy,
+	selector := watcher.LabelManagedBy + "=" + watcher.ManagedBy
+	runs := r.tekton.TektonV1().PipelineRuns(namespace)
+	w := watchFrom(ctx, r.t, "PipelineRuns in "+namespace, func(ctx context.Context) (string, error) {
+		list, err := runs.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return "", err
+		}
+		return list.ResourceVersion, nil
+	}, func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+		opts.LabelSelector = selector
+		return runs.Watch(ctx, opts)
 	})
-	if err != nil {
-		r.t.Fatal(err)
-	}
 	go func() {
 		defer w.Stop()
 		wasPending := map[string]bool{}
@@ -179,6 +187,10 @@ func (r *runner) watch(ctx context.Context, namespace string) {
 			pending := pr.Spec.Status == pipelinev1.PipelineRunSpecStatusPending
 			r.mu.Lock()
 			if ev.Type == watch.Added {
+				if r.created[key] {
+					// Only a second analysis makes a run of an earlier one's name.
+					r.t.Errorf("PipelineRun %s was created a second time: its build was analysed twice", key)
+				}
 				r.created[key] = true
 				r.buildUIDs[key] = pr.Labels[watcher.LabelBuildUID]
 			}
@@ -353,3 +365,48 @@ func (e *env) checkBuilds(ctx context.Context, names []string, runNamespaces ...
 		len(names), runs, pending, open, done, stray)
 	return len(list.Items) == len(names) && runs == len(names) && done == len(names) && len(stray) == 0, state
 }
+
+// watchFrom watches what list and watch reach from now on, and resumes the watch where it
+// stopped whenever the API server closes it. The API server closes watches that take their
+// events too slowly (the tests' runners, race-instrumented on a loaded CI machine): a bare
+// watch would end there, and the runs started after it would never finish. The stream ends
+// with ctx, or when the watch cannot resume (its resource version compacted away), which
+// fails the test.
+func watchFrom(ctx context.Context, t testing.TB, what string, list func(context.Context) (string, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) watch.Interface {
+	t.Helper()
+	rv, err := list(ctx)
+	if err != nil {
+		t.Fatalf("listing %s: %v", what, err)
+	}
+	w, err := watchtools.NewRetryWatcherWithContext(ctx, rv, &cache.ListWatch{WatchFuncWithContext: watchFn})
+	if err != nil {
+		t.Fatalf("watching %s: %v", what, err)
+	}
+	out := make(chan watch.Event)
+	go func() {
+		defer close(out)
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Error {
+				if ctx.Err() == nil {
+					t.Errorf("the watch of %s failed for good: %v", what, ev.Object)
+				}
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return resumingWatch{RetryWatcher: w, events: out}
+}
+
+// resumingWatch is a RetryWatcher whose errors fail the test instead of reaching the reader.
+type resumingWatch struct {
+	*watchtools.RetryWatcher
+	events chan watch.Event
+}
+
+func (w resumingWatch) ResultChan() <-chan watch.Event { return w.events }

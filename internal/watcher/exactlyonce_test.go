@@ -36,10 +36,14 @@ type toucher struct {
 func (e *env) touch(ctx context.Context, touches int) *toucher {
 	e.t.Helper()
 	tc := &toucher{e: e, touches: touches, done: map[string]int{}}
-	w, err := e.builds.BuildV1().Builds(e.ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	builds := e.builds.BuildV1().Builds(e.ns)
+	w := watchFrom(ctx, e.t, "builds in "+e.ns, func(ctx context.Context) (string, error) {
+		list, err := builds.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return "", err
+		}
+		return list.ResourceVersion, nil
+	}, builds.Watch)
 	work := make(chan string, 1024)
 	for range 8 {
 		go func() {
