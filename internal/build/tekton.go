@@ -8,8 +8,10 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,7 +34,7 @@ const (
 	stepPrefix = "step-"
 	// maxMissing bounds how many missing log sections Record.Log.Missing lists.
 	maxMissing = 10
-	// maxQuoted bounds how much of an outside value a note quotes; maxNote a whole note.
+	// maxQuoted bounds an outside value a note quotes, as escaped; maxNote a whole note.
 	maxQuoted = 200
 	maxNote   = 600
 )
@@ -523,12 +525,22 @@ func paramValues(params []param, specs []paramSpec) []namedValue {
 	return out
 }
 
-// quote quotes an outside value for a note, cut to maxQuoted bytes.
+// quote quotes an outside value for a note, Go-escaped, its escaped form cut to maxQuoted
+// bytes: a value's bytes that are not printable UTF-8 take four each once escaped, so cutting
+// the value itself would not bound the note.
 func quote(s string) string {
-	if len(s) > maxQuoted {
-		return fmt.Sprintf("%q…", truncateUTF8(s, maxQuoted))
+	q := []byte{'"'}
+	for i := 0; i < len(s); {
+		_, n := utf8.DecodeRuneInString(s[i:])
+		piece := strconv.Quote(s[i : i+n])
+		piece = piece[1 : len(piece)-1]
+		if len(q)-1+len(piece) > maxQuoted {
+			return string(q) + `"…`
+		}
+		q = append(q, piece...)
+		i += n
 	}
-	return fmt.Sprintf("%q", s)
+	return string(append(q, '"'))
 }
 
 // clip cuts a note to maxNote bytes: the name package's errors repeat the whole value.

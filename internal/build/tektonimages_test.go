@@ -507,6 +507,32 @@ func TestTektonBaseImagesDigests(t *testing.T) {
 	}
 }
 
+// TestQuote: a quoted outside value is cut by its escaped length, never inside a character
+// or an escape, so a value of unprintable bytes cannot make a note longer than maxNote.
+func TestQuote(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{name: "short", value: "quay.io/x:1", want: `"quay.io/x:1"`},
+		{name: "escaped", value: "a\tb\n", want: `"a\tb\n"`},
+		{name: "long", value: strings.Repeat("a", maxQuoted+1), want: `"` + strings.Repeat("a", maxQuoted) + `"…`},
+		{name: "invalid bytes", value: strings.Repeat("\xb4", 100), want: `"` + strings.Repeat(`\xb4`, maxQuoted/4) + `"…`},
+		{name: "multibyte at the cut", value: strings.Repeat("a", maxQuoted-1) + "é", want: `"` + strings.Repeat("a", maxQuoted-1) + `"…`},
+		{name: "escape at the cut", value: strings.Repeat("a", maxQuoted-1) + "\n", want: `"` + strings.Repeat("a", maxQuoted-1) + `"…`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := quote(tt.value)
+			if got != tt.want {
+				t.Errorf("quote(%q) = %s, want %s", tt.value, got, tt.want)
+			}
+			if len(got) > maxQuoted+len(`""…`) {
+				t.Errorf("quote(%q) is %d bytes, more than maxQuoted (%d) and its quotes", tt.value, len(got), maxQuoted)
+			}
+		})
+	}
+}
+
 // FuzzBaseImagesDigests: the BASE_IMAGES_DIGESTS reader must not panic, and a base it
 // returns is repo@digest, a digest of one of the value's lines, without a <none> tag.
 func FuzzBaseImagesDigests(f *testing.F) {
