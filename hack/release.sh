@@ -49,6 +49,9 @@
 #   CHANGELOG            the changelog (default CHANGELOG.md of the repository): its section
 #                        "## <version>" (for a prerelease, else "## <x.y.z>") becomes each
 #                        resource's artifacthub.io/changes (and each template's changes)
+#   MAINTAINERS          the maintainers (default hack/release/maintainers.yml): a YAML list
+#                        of name and email, each resource's artifacthub.io/maintainers (and
+#                        each template's maintainers)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -129,6 +132,41 @@ else
     changes_yaml+="      - kind: $kind"$'\n'"        description: '${desc//\'/\'\'}'"$'\n'
     pkg_changes_yaml+="  - kind: $kind"$'\n'"    description: '${desc//\'/\'\'}'"$'\n'
   done <<<"$changes"
+
+  # The maintainers Artifact Hub shows on every package (artifacthub.io/maintainers, and
+  # artifacthub-pkg.yml's maintainers for the Argo templates): a name and an email each, or
+  # Artifact Hub drops them all. The awk separates name and email by a unit separator: read
+  # takes a tab for whitespace and would shift an empty name's email into it.
+  maintainers_file=${MAINTAINERS:-$root/hack/release/maintainers.yml}
+  [ -f "$maintainers_file" ] || die "$maintainers_file does not exist: list the packages' maintainers there, each \"- name: <name>\" and \"  email: <email>\""
+  maintainers_yaml=""
+  pkg_maintainers_yaml=""
+  while IFS=$'\037' read -r mname memail; do
+    case "$mname" in
+      '!'*) die "$maintainers_file, line ${mname#!}: not \"- name: <name>\" or \"  email: <email>\" (one maintainer a list item)" ;;
+    esac
+    [ -n "$mname" ] || die "$maintainers_file: a maintainer with the email \"$memail\" has no name: Artifact Hub needs both"
+    [[ "$memail" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] ||
+      die "$maintainers_file: maintainer \"$mname\" has no email address (\"$memail\"): Artifact Hub needs both"
+    maintainers_yaml+="      - name: '${mname//\'/\'\'}'"$'\n'"        email: '$memail'"$'\n'
+    pkg_maintainers_yaml+="  - name: '${mname//\'/\'\'}'"$'\n'"    email: '$memail'"$'\n'
+  done < <(awk '
+    function unquote(v) {
+      sub(/[[:space:]]+$/, "", v)
+      if (v ~ /^".*"$/ || v ~ /^\047.*\047$/) v = substr(v, 2, length(v) - 2)
+      return v
+    }
+    function flush() { if (open) print name "\037" email; name = ""; email = "" }
+    /^[[:space:]]*(#|$)/ { next }
+    {
+      line = $0
+      if (sub(/^- /, "  ", line)) { flush(); open = 1 }
+      if (open && match(line, /^  name:[[:space:]]*/)) name = unquote(substr(line, RLENGTH + 1))
+      else if (open && match(line, /^  email:[[:space:]]*/)) email = unquote(substr(line, RLENGTH + 1))
+      else { print "!" NR; bad = 1; exit }
+    }
+    END { if (!bad) flush() }' "$maintainers_file")
+  [ -n "$maintainers_yaml" ] || die "$maintainers_file lists no maintainer: Artifact Hub shows each package's maintainers, a name and an email each"
 fi
 
 tasks_dir=${TASKS_DIR:-$root/tasks}
@@ -342,9 +380,9 @@ else
     name=${r#*/}
     f="$stage/$kind/$name/$name.yaml"
     sed -E -i "s/^([[:space:]]+app\\.kubernetes\\.io\\/version:).*\$/\\1 \"$label\"/" "$f"
-    # The changes go first under metadata.annotations (two-space indent, as tasks/ writes it).
+    # The changes and the maintainers go first under metadata.annotations (two-space indent, as tasks/ writes it).
     grep -qE '^  annotations:$' "$f" || die "$kind/$name/$name.yaml has no metadata.annotations: add them (Artifact Hub reads its metadata there)"
-    CHANGES=$changes_yaml awk '!done && $0 == "  annotations:" {print; printf "    artifacthub.io/changes: |\n%s", ENVIRON["CHANGES"]; done = 1; next} {print}' "$f" >"$f.new"
+    CHANGES=$changes_yaml MAINTAINERS_YAML=$maintainers_yaml awk '!done && $0 == "  annotations:" {print; printf "    artifacthub.io/changes: |\n%s    artifacthub.io/maintainers: |\n%s", ENVIRON["CHANGES"], ENVIRON["MAINTAINERS_YAML"]; done = 1; next} {print}' "$f" >"$f.new"
     mv "$f.new" "$f"
     # Every image is pinned by digest, whoever wrote it; $(params...) images are the user's.
     while read -r line; do
@@ -418,6 +456,7 @@ else
       echo "  - name: documentation"
       echo "    url: https://$module/blob/$tag/tasks/argo/README.md"
       [ -z "$maintainer" ] || printf 'provider:\n  name: %s\n' "$(quote "$maintainer")"
+      printf 'maintainers:\n%s' "$pkg_maintainers_yaml"
       [ -z "$containers_yaml" ] || printf 'containersImages:\n%s' "$containers_yaml"
       printf 'changes:\n%s' "$pkg_changes_yaml"
       [ -z "$argo_version" ] || printf 'annotations:\n  argo/version: %s\n' "$(quote "$argo_version")"

@@ -36,6 +36,7 @@ type artifactHubPackage struct {
 	Keywords         []string                             `json:"keywords"`
 	Links            []struct{ Name, URL string }         `json:"links"`
 	Provider         *struct{ Name string }               `json:"provider"`
+	Maintainers      []maintainer                         `json:"maintainers"`
 	ContainersImages []struct{ Name, Image string }       `json:"containersImages"`
 	Changes          []struct{ Kind, Description string } `json:"changes"`
 	Annotations      map[string]string                    `json:"annotations"`
@@ -112,6 +113,9 @@ func checkArgoRelease(t *testing.T, root, out string, images map[string]string, 
 		if !slices.Equal(md.Changes, wantChanges) {
 			t.Errorf("argo/%s: changes are %+v, want the changelog's %+v", pkg, md.Changes, wantChanges)
 		}
+		if !slices.Equal(md.Maintainers, wantMaintainers) {
+			t.Errorf("argo/%s: maintainers are %+v, want MAINTAINERS' %+v", pkg, md.Maintainers, wantMaintainers)
+		}
 		if !md.Prerelease {
 			t.Errorf("argo/%s: %s is a prerelease, and artifacthub-pkg.yml does not say so", pkg, testVersion)
 		}
@@ -165,6 +169,14 @@ func checkArtifactHubPackage(t *testing.T, path, pkg, version string) artifactHu
 	}
 	if md.Provider == nil || md.Provider.Name == "" {
 		fail("no provider")
+	}
+	if len(md.Maintainers) == 0 {
+		fail("no maintainers")
+	}
+	for _, m := range md.Maintainers {
+		if m.Name == "" || !strings.Contains(m.Email, "@") {
+			fail("maintainer %+v: a name and an email are required (Artifact Hub drops them all otherwise)", m)
+		}
 	}
 	seen := map[string]bool{}
 	for _, k := range md.Keywords {
@@ -244,6 +256,7 @@ func TestReleaseArgoSourceErrors(t *testing.T) {
 				"TASKS_DIR":      tasks,
 				"CATALOG_DIR":    out,
 				"CHANGELOG":      writeChangelog(t, testChangelog),
+				"MAINTAINERS":    writeFile(t, "maintainers.yml", testMaintainers),
 				"KO":             "/nonexistent/ko", // nothing may be built
 				"KO_DOCKER_REPO": "127.0.0.1:1/never",
 			}, testVersion)

@@ -86,6 +86,7 @@ func TestRelease(t *testing.T) {
 		"CATALOG_DIR":         out,
 		"RELEASE_DIR":         releaseDir,
 		"CHANGELOG":           writeChangelog(t, testChangelog),
+		"MAINTAINERS":         writeFile(t, "maintainers.yml", testMaintainers),
 	}, testVersion)
 	if err != nil {
 		t.Fatalf("hack/release.sh %s: %v\nstdout:\n%s\nstderr (end):\n%s", testVersion, err, stdout, lastBytes(stderr, 8<<10))
@@ -395,24 +396,32 @@ func TestReleaseBadInput(t *testing.T) {
 		want string
 		// changelog, when set, is the CHANGELOG the script reads instead of the repository's.
 		changelog string
+		// maintainers, when set, is the MAINTAINERS file the script reads (with changelog).
+		maintainers string
 	}{
-		{"no version", nil, "no version given: run make release VERSION=x.y.z", ""},
-		{"two parts", []string{"1.2"}, "is not a semantic version", ""},
-		{"leading zero", []string{"01.2.3"}, "is not a semantic version", ""},
-		{"empty prerelease", []string{"1.2.3-"}, "is not a semantic version", ""},
-		{"word", []string{"latest"}, "is not a semantic version", ""},
-		{"double v", []string{"vv1.2.3"}, "is not a semantic version", ""},
-		{"build metadata", []string{"v1.2.3+build.7"}, "has build metadata", ""},
-		{"a Python-era version", []string{"0.8.1"}, "is below 0.9.0", ""},
-		{"below the first release", []string{"v0.1.0-rc.1"}, "releases start at 0.9.0", ""},
-		{"too long for a label", []string{"1.2.3-" + strings.Repeat("a", 60)}, "longer than 63 characters", ""},
-		{"two versions", []string{"1.2.3", "1.2.4"}, "one version only", ""},
-		{"docs-only with a version", []string{"--docs-only", "1.2.3"}, "--docs-only takes no version", ""},
-		{"unknown option", []string{"--push"}, "unknown option --push", ""},
-		{"no changelog section", []string{"9.9.8"}, `has no section "## 9.9.8" with entries`, ""},
-		{"changelog entry without a kind", []string{"1.0.0"}, `"- made it faster" does not start with a kind`, "## 1.0.0\n\n- made it faster\n"},
-		{"changelog entry of an unknown kind", []string{"1.0.0-rc.1"}, `"- improved: speed" does not start with a kind`, "## 1.0.0\n- improved: speed\n"},
-		{"changelog entry without a description", []string{"1.0.0"}, `has no description after "fixed:"`, "## 1.0.0\n- fixed:\n"},
+		{"no version", nil, "no version given: run make release VERSION=x.y.z", "", ""},
+		{"two parts", []string{"1.2"}, "is not a semantic version", "", ""},
+		{"leading zero", []string{"01.2.3"}, "is not a semantic version", "", ""},
+		{"empty prerelease", []string{"1.2.3-"}, "is not a semantic version", "", ""},
+		{"word", []string{"latest"}, "is not a semantic version", "", ""},
+		{"double v", []string{"vv1.2.3"}, "is not a semantic version", "", ""},
+		{"build metadata", []string{"v1.2.3+build.7"}, "has build metadata", "", ""},
+		{"a Python-era version", []string{"0.8.1"}, "is below 0.9.0", "", ""},
+		{"below the first release", []string{"v0.1.0-rc.1"}, "releases start at 0.9.0", "", ""},
+		{"too long for a label", []string{"1.2.3-" + strings.Repeat("a", 60)}, "longer than 63 characters", "", ""},
+		{"two versions", []string{"1.2.3", "1.2.4"}, "one version only", "", ""},
+		{"docs-only with a version", []string{"--docs-only", "1.2.3"}, "--docs-only takes no version", "", ""},
+		{"unknown option", []string{"--push"}, "unknown option --push", "", ""},
+		{"no changelog section", []string{"9.9.8"}, `has no section "## 9.9.8" with entries`, "", ""},
+		{"changelog entry without a kind", []string{"1.0.0"}, `"- made it faster" does not start with a kind`, "## 1.0.0\n\n- made it faster\n", ""},
+		{"changelog entry of an unknown kind", []string{"1.0.0-rc.1"}, `"- improved: speed" does not start with a kind`, "## 1.0.0\n- improved: speed\n", ""},
+		{"changelog entry without a description", []string{"1.0.0"}, `has no description after "fixed:"`, "## 1.0.0\n- fixed:\n", ""},
+		{"maintainer without an email", []string{"1.0.0"}, `maintainer "Jane" has no email address`, "## 1.0.0\n- fixed: x\n", "- name: Jane\n"},
+		{"maintainer with a bad email", []string{"1.0.0"}, `maintainer "Jane" has no email address ("jane at example")`, "## 1.0.0\n- fixed: x\n", "- name: Jane\n  email: jane at example\n"},
+		{"maintainer without a name", []string{"1.0.0"}, `with the email "jane@example.com" has no name`, "## 1.0.0\n- fixed: x\n", "- email: jane@example.com\n"},
+		{"maintainers not a list", []string{"1.0.0"}, `line 2: not "- name: <name>"`, "## 1.0.0\n- fixed: x\n", "# x\nname: Jane\nemail: jane@example.com\n"},
+		{"maintainer with another key", []string{"1.0.0"}, `line 3: not "- name: <name>"`, "## 1.0.0\n- fixed: x\n", "- name: Jane\n  email: jane@example.com\n  url: https://example.com\n"},
+		{"no maintainers", []string{"1.0.0"}, "lists no maintainer", "## 1.0.0\n- fixed: x\n", "# nobody\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -425,6 +434,9 @@ func TestReleaseBadInput(t *testing.T) {
 			}
 			if tt.changelog != "" {
 				env["CHANGELOG"] = writeChangelog(t, tt.changelog)
+			}
+			if tt.maintainers != "" {
+				env["MAINTAINERS"] = writeFile(t, "maintainers.yml", tt.maintainers)
 			}
 			_, stderr, err := runScript(t, root, env, tt.args...)
 			var exit *exec.ExitError
@@ -477,7 +489,7 @@ func runScript(t *testing.T, root string, env map[string]string, args ...string)
 func scriptEnv(env map[string]string) []string {
 	drop := map[string]bool{
 		"VERSION": true, "KO": true, "KO_DOCKER_REPO": true, "KO_DEFAULTBASEIMAGE": true,
-		"PLATFORMS": true, "CATALOG_DIR": true, "TASKS_DIR": true, "CHANGELOG": true,
+		"PLATFORMS": true, "CATALOG_DIR": true, "TASKS_DIR": true, "CHANGELOG": true, "MAINTAINERS": true,
 		"MAKEFLAGS": true, "MAKELEVEL": true, "MFLAGS": true,
 	}
 	var out []string
@@ -584,8 +596,9 @@ func released(t *testing.T, src []byte, images map[string]string, manifest bool)
 	})
 	if manifest {
 		out = versionLabelRE.ReplaceAll(out, []byte(`$1 "`+testVersion+`"`))
-		// The changes of testChangelog's section 9.9.9 open metadata.annotations.
-		out = bytes.Replace(out, []byte("\n  annotations:\n"), []byte("\n  annotations:\n"+testChanges), 1)
+		// The changes of testChangelog's section 9.9.9 and testMaintainers open
+		// metadata.annotations.
+		out = bytes.Replace(out, []byte("\n  annotations:\n"), []byte("\n  annotations:\n"+testChanges+testMaintainersAnnotation), 1)
 	}
 	return out
 }
@@ -597,6 +610,51 @@ const testChanges = `    artifacthub.io/changes: |
       - kind: fixed
         description: 'a #hash and a: colon'
 `
+
+// testMaintainers is the maintainers file TestRelease releases with: a quote in a name, a
+// quoted value, the keys in either order, comments and blank lines.
+const testMaintainers = `# who maintains the packages
+- name: Jane O'Brien
+  email: jane@example.com
+
+- email: "team@example.org"
+  name: 'The Team'
+`
+
+// testMaintainersAnnotation is the artifacthub.io/maintainers annotation the script makes of
+// testMaintainers.
+const testMaintainersAnnotation = `    artifacthub.io/maintainers: |
+      - name: 'Jane O''Brien'
+        email: 'jane@example.com'
+      - name: 'The Team'
+        email: 'team@example.org'
+`
+
+// wantMaintainers is testMaintainers as Artifact Hub reads it.
+var wantMaintainers = []maintainer{{"Jane O'Brien", "jane@example.com"}, {"The Team", "team@example.org"}}
+
+// maintainer is one entry of Artifact Hub's maintainers.
+type maintainer struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// TestMaintainersFile: the repository's hack/release/maintainers.yml, which every release
+// puts on every package, lists maintainers as Artifact Hub needs them: a name and an email.
+func TestMaintainersFile(t *testing.T) {
+	var ms []maintainer
+	if err := yaml.UnmarshalStrict(readFile(t, filepath.Join(moduleRoot(t), "hack", "release", "maintainers.yml")), &ms); err != nil {
+		t.Fatalf("hack/release/maintainers.yml: %v", err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("hack/release/maintainers.yml lists no maintainer")
+	}
+	for _, m := range ms {
+		if m.Name == "" || !regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`).MatchString(m.Email) {
+			t.Errorf("hack/release/maintainers.yml: %+v needs a name and an email address", m)
+		}
+	}
+}
 
 // sourcePackages maps the package path (after the module) of every ko:// reference in
 // tasks/ to its binary's name.
@@ -735,6 +793,16 @@ const testChangelog = `# Changelog
 - added: a Task's new param: it's 'quoted'
 - fixed: a #hash and a: colon
 `
+
+// writeFile writes text into a file of a new directory and returns its path.
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // writeChangelog writes text into a file for the script's CHANGELOG and returns its path.
 func writeChangelog(t *testing.T, text string) string {

@@ -115,6 +115,9 @@ func checkMaintainers(v string) error {
 	if err := yaml.UnmarshalStrict([]byte(v), &maintainers); err != nil {
 		return fmt.Errorf("not a YAML list of name and email: %w", err)
 	}
+	if len(maintainers) == 0 {
+		return fmt.Errorf("no maintainers")
+	}
 	for i, m := range maintainers {
 		if m.Name == "" || !strings.Contains(m.Email, "@") {
 			return fmt.Errorf("maintainer %d needs a name and an email (Artifact Hub drops them all otherwise)", i)
