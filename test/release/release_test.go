@@ -807,9 +807,5 @@ func writeFile(t *testing.T, name, text string) string {
 // writeChangelog writes text into a file for the script's CHANGELOG and returns its path.
 func writeChangelog(t *testing.T, text string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "CHANGELOG.md")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeFile(t, "CHANGELOG.md", text)
 }
