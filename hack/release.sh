@@ -148,8 +148,8 @@ else
     [ -n "$mname" ] || die "$maintainers_file: a maintainer with the email \"$memail\" has no name: Artifact Hub needs both"
     [[ "$memail" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] ||
       die "$maintainers_file: maintainer \"$mname\" has no email address (\"$memail\"): Artifact Hub needs both"
-    maintainers_yaml+="      - name: '${mname//\'/\'\'}'"$'\n'"        email: '$memail'"$'\n'
-    pkg_maintainers_yaml+="  - name: '${mname//\'/\'\'}'"$'\n'"    email: '$memail'"$'\n'
+    maintainers_yaml+="      - name: '${mname//\'/\'\'}'"$'\n'"        email: '${memail//\'/\'\'}'"$'\n'
+    pkg_maintainers_yaml+="  - name: '${mname//\'/\'\'}'"$'\n'"    email: '${memail//\'/\'\'}'"$'\n'
   done < <(awk '
     function unquote(v) {
       sub(/[[:space:]]+$/, "", v)
@@ -380,7 +380,8 @@ else
     name=${r#*/}
     f="$stage/$kind/$name/$name.yaml"
     sed -E -i "s/^([[:space:]]+app\\.kubernetes\\.io\\/version:).*\$/\\1 \"$label\"/" "$f"
-    # The changes and the maintainers go first under metadata.annotations (two-space indent, as tasks/ writes it).
+    # The changes and the maintainers go first under metadata.annotations (two-space indent,
+    # as tasks/ writes it).
     grep -qE '^  annotations:$' "$f" || die "$kind/$name/$name.yaml has no metadata.annotations: add them (Artifact Hub reads its metadata there)"
     CHANGES=$changes_yaml MAINTAINERS_YAML=$maintainers_yaml awk '!done && $0 == "  annotations:" {print; printf "    artifacthub.io/changes: |\n%s    artifacthub.io/maintainers: |\n%s", ENVIRON["CHANGES"], ENVIRON["MAINTAINERS_YAML"]; done = 1; next} {print}' "$f" >"$f.new"
     mv "$f.new" "$f"
