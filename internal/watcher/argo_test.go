@@ -73,16 +73,7 @@ func (r *argoRunner) watch(ctx context.Context, namespace string) {
 	r.t.Helper()
 	selector := watcher.LabelManagedBy + "=" + watcher.ManagedBy
 	wfs := r.client.Resource(workflows).Namespace(namespace)
-	w := watchFrom(ctx, r.t, "Workflows in "+namespace, func(ctx context.Context) (string, error) {
-		list, err := wfs.List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return "", err
-		}
-		return list.GetResourceVersion(), nil
-	}, func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-		opts.LabelSelector = selector
-		return wfs.Watch(ctx, opts)
-	})
+	w := watchFrom(ctx, r.t, "Workflows in "+namespace, metav1.ListOptions{LabelSelector: selector}, wfs.List, wfs.Watch)
 	go func() {
 		defer w.Stop()
 		wasSuspended := map[string]bool{}

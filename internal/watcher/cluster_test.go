@@ -164,16 +164,7 @@ func (r *runner) watch(ctx context.Context, namespace string) {
 	r.t.Helper()
 	selector := watcher.LabelManagedBy + "=" + watcher.ManagedBy
 	runs := r.tekton.TektonV1().PipelineRuns(namespace)
-	w := watchFrom(ctx, r.t, "PipelineRuns in "+namespace, func(ctx context.Context) (string, error) {
-		list, err := runs.List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return "", err
-		}
-		return list.ResourceVersion, nil
-	}, func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-		opts.LabelSelector = selector
-		return runs.Watch(ctx, opts)
-	})
+	w := watchFrom(ctx, r.t, "PipelineRuns in "+namespace, metav1.ListOptions{LabelSelector: selector}, runs.List, runs.Watch)
 	go func() {
 		defer w.Stop()
 		wasPending := map[string]bool{}
@@ -372,14 +363,21 @@ func (e *env) checkBuilds(ctx context.Context, names []string, runNamespaces ...
 // watch would end there, and the runs started after it would never finish. The stream ends
 // with ctx, or when the watch cannot resume (its resource version compacted away), which
 // fails the test.
-func watchFrom(ctx context.Context, t testing.TB, what string, list func(context.Context) (string, error),
+// The list and the watch both take opts (a label selector, say).
+func watchFrom[L metav1.ListInterface](ctx context.Context, t testing.TB, what string, opts metav1.ListOptions,
+	list func(context.Context, metav1.ListOptions) (L, error),
 	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) watch.Interface {
 	t.Helper()
-	rv, err := list(ctx)
+	listed, err := list(ctx, opts)
 	if err != nil {
 		t.Fatalf("listing %s: %v", what, err)
 	}
-	w, err := watchtools.NewRetryWatcherWithContext(ctx, rv, &cache.ListWatch{WatchFuncWithContext: watchFn})
+	w, err := watchtools.NewRetryWatcherWithContext(ctx, listed.GetResourceVersion(), &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, resume metav1.ListOptions) (watch.Interface, error) {
+			resume.LabelSelector, resume.FieldSelector = opts.LabelSelector, opts.FieldSelector
+			return watchFn(ctx, resume)
+		},
+	})
 	if err != nil {
 		t.Fatalf("watching %s: %v", what, err)
 	}

@@ -37,13 +37,7 @@ func (e *env) touch(ctx context.Context, touches int) *toucher {
 	e.t.Helper()
 	tc := &toucher{e: e, touches: touches, done: map[string]int{}}
 	builds := e.builds.BuildV1().Builds(e.ns)
-	w := watchFrom(ctx, e.t, "builds in "+e.ns, func(ctx context.Context) (string, error) {
-		list, err := builds.List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return "", err
-		}
-		return list.ResourceVersion, nil
-	}, builds.Watch)
+	w := watchFrom(ctx, e.t, "builds in "+e.ns, metav1.ListOptions{}, builds.List, builds.Watch)
 	work := make(chan string, 1024)
 	for range 8 {
 		go func() {
