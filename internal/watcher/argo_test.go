@@ -393,7 +393,7 @@ func TestArgoRedelivery(t *testing.T) {
 // ClusterWorkflowTemplate, queued (suspended) or not, pass Argo's own validation as
 // submitted Workflows, against the templates of tasks/argo.
 func TestArgoWorkflowsValid(t *testing.T) {
-	lintDir, err := controlplane.BinDir(t.Context(), "", "argo-lint")
+	argoLint, err := controlplane.Tool(t.Context(), "argo-lint")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +446,7 @@ func TestArgoWorkflowsValid(t *testing.T) {
 			if suspended != 1 {
 				t.Errorf("%d of the 2 Workflows are suspended, want 1 (one slot)", suspended)
 			}
-			out, err := exec.CommandContext(ctx, filepath.Join(lintDir, "argo-lint"), append([]string{"--submit"}, files...)...).CombinedOutput()
+			out, err := exec.CommandContext(ctx, argoLint, append([]string{"--submit"}, files...)...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("Argo refuses the Workflows the watcher made: %v\n%s", err, out)
 			}

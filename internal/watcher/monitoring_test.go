@@ -365,12 +365,12 @@ func TestMonitoringKustomization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := controlplane.BinDir(ctx, "", "kustomize-build")
+	kustomizeBuild, err := controlplane.Tool(ctx, "kustomize-build")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(root, "config", "monitoring")
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "kustomize-build"), dir)
+	cmd := exec.CommandContext(ctx, kustomizeBuild, dir)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

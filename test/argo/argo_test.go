@@ -26,7 +26,7 @@ const (
 // lint runs argo-lint on the files; it returns its output and whether it passed.
 func lint(t *testing.T, args ...string) (string, bool) {
 	t.Helper()
-	dir, err := controlplane.BinDir(t.Context(), "", "argo-lint")
+	argoLint, err := controlplane.Tool(t.Context(), "argo-lint")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func lint(t *testing.T, args ...string) (string, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), filepath.Join(dir, "argo-lint"), args...)
+	cmd := exec.CommandContext(t.Context(), argoLint, args...)
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

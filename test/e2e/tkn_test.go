@@ -78,11 +78,10 @@ func TestManualTknCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := controlplane.BinDir(ctx, "", "tkn")
+	tkn, err := controlplane.Tool(ctx, "tkn")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tkn := filepath.Join(dir, "tkn")
 	cmds := manualCommands(t, root)
 	if len(cmds) != 5 {
 		t.Fatalf("examples/manual/README.md shows %d tkn start commands, want 5 (collect-build, mirror-image, submit-thoth, thoth-build-analysis, the Pipeline):\n%s", len(cmds), strings.Join(cmds, "\n"))
@@ -109,7 +108,7 @@ func TestManualTknCommands(t *testing.T) {
 			t.Fatalf("command %d still names something of the README's cluster after the substitutions: %s", i+1, line)
 		}
 		cmd := exec.CommandContext(ctx, "bash", "-c", line)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+t.TempDir(), "NO_COLOR=1")
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+filepath.Dir(tkn)+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+t.TempDir(), "NO_COLOR=1")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()

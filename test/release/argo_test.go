@@ -212,11 +212,11 @@ func checkArtifactHubPackage(t *testing.T, path, pkg, version string) artifactHu
 // argoLint runs Argo's own validation (argo-lint, built by make testenv) on the files.
 func argoLint(t *testing.T, files ...string) (string, error) {
 	t.Helper()
-	dir, err := controlplane.BinDir(t.Context(), "", "argo-lint")
+	lint, err := controlplane.Tool(t.Context(), "argo-lint")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(t.Context(), filepath.Join(dir, "argo-lint"), files...).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), lint, files...).CombinedOutput()
 	return string(out), err
 }
 

@@ -141,6 +141,16 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	return cp, nil
 }
 
+// Tool is the path of one binary `make testenv` builds (tkn, argo-lint...), found as BinDir
+// finds it.
+func Tool(ctx context.Context, name string) (string, error) {
+	dir, err := BinDir(ctx, "", name)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
 // BinDir finds the directory of the test binaries that `make testenv` builds and checks that
 // it holds names: dir when given, else $BUILD_WATCHER_TESTENV, else the directory
 // hack/testenv.sh prints (building what is missing).
