@@ -145,9 +145,9 @@ else
     case "$mname" in
       '!'*) die "$maintainers_file, line ${mname#!}: not \"- name: <name>\" or \"  email: <email>\" (one maintainer a list item)" ;;
     esac
-    [ -n "$mname" ] || die "$maintainers_file: a maintainer with the email \"$memail\" has no name: Artifact Hub needs both"
+    [ -n "$mname" ] || die "$maintainers_file: a maintainer with the email \"$memail\" has no name: give it one (\"- name: <name>\"); Artifact Hub drops maintainers without both"
     [[ "$memail" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] ||
-      die "$maintainers_file: maintainer \"$mname\" has no email address (\"$memail\"): Artifact Hub needs both"
+      die "$maintainers_file: maintainer \"$mname\" has no email address (\"$memail\"): give it one (\"  email: <email>\"); Artifact Hub drops maintainers without both"
     maintainers_yaml+="      - name: '${mname//\'/\'\'}'"$'\n'"        email: '${memail//\'/\'\'}'"$'\n'
     pkg_maintainers_yaml+="  - name: '${mname//\'/\'\'}'"$'\n'"    email: '${memail//\'/\'\'}'"$'\n'
   done < <(awk '
