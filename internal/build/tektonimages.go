@@ -448,6 +448,12 @@ func baseImagesDigests(value string) (string, []string) {
 			continue
 		}
 		ref = strings.TrimSuffix(ref, noneTag)
+		// go-containerregistry's parser takes a registry of any characters (":<none>:/x"
+		// parses); no reference holds angle brackets, so a <none> left in the name is junk.
+		if strings.ContainsAny(ref, "<>") {
+			notes = append(notes, clip(fmt.Sprintf("line %d %s is not name:tag@digest: a <...> inside the name", i+1, quote(line))))
+			continue
+		}
 		if _, err := name.NewDigest(ref + "@" + digest); err != nil {
 			notes = append(notes, clip(fmt.Sprintf("line %d %s is not name:tag@digest: %v", i+1, quote(line), err)))
 			continue

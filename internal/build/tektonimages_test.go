@@ -462,6 +462,11 @@ var tektonBaseImagesDigestsTests = []struct {
 		want: "registry.access.redhat.com/ubi9/ubi-minimal@" + tiBase,
 	},
 	{
+		name:      "<none> inside the name",
+		value:     ":<none>:/0@" + tiBase + "\n",
+		wantNotes: []string{`line 1 ":<none>:/0@` + tiBase + `" is not name:tag@digest: a <...> inside the name`},
+	},
+	{
 		name: "tags <none> of images pulled by digest",
 		value: "quay.io/example-tenant/tools/cli-a:<none>@" + tiBuilder + "\n" +
 			"quay.io/example-tenant/tools/cli-b:<none>@" + tektonDigestA + "\n" +
