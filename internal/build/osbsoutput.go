@@ -74,7 +74,7 @@ func osbsOutput(annotations map[string]string, outputRef string) (img imageRef, 
 	for _, arch := range arches {
 		if img, why := pickPushed(workers[arch].Digests, outputRef); img.Image != "" {
 			notes = append(notes, why...)
-			return img, append(notes, fmt.Sprintf("annotation %s: the output's %s manifest, of worker build %s; the digest of its manifest list is not recorded", workerBuildsAnnotation, arch, arch)), true
+			return img, append(notes, clip(fmt.Sprintf("annotation %s: the output's %s manifest, of worker build %s; the digest of its manifest list is not recorded", workerBuildsAnnotation, arch, arch))), true
 		}
 	}
 	return imageRef{}, notes, false

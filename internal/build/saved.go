@@ -186,6 +186,11 @@ func (s *Saved) add(o savedObject, namespace string) {
 		s.Notes = append(s.Notes, fmt.Sprintf("%s (%s %s) is not a build: left out", o.where, desc, u.GetName()))
 		return
 	}
+	if _, ok := u.Object["metadata"].(map[string]any); !ok {
+		// metadata that is not an object (null, a string) holds no name or namespace, and
+		// unstructured's setters fail on it without a word: the object would keep no name.
+		delete(u.Object, "metadata")
+	}
 	if u.GetName() == "" {
 		// Partial objects (test data of other projects, hand-cut excerpts) may have none.
 		name := fmt.Sprintf("unnamed-%d", len(s.Notes)+s.count()+1)
