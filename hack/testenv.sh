@@ -3,8 +3,18 @@
 # into a cache directory outside the repository: the control plane (kube-apiserver, etcd),
 # Tekton's controller (tekton-controller) and CLI (tkn), argo-lint (Argo's own validation,
 # hack/tools/argolint) and kustomize-build (kubectl kustomize's library, krusty, whose
-# packages tkn's build compiles anyway: hack/tools/kustomizebuild). Prints the directory on
-# stdout's last line.
+# packages tkn's build compiles anyway: hack/tools/kustomizebuild) and Argo's
+# workflow-controller. Prints the directory on stdout's last line.
+#
+# Argo's workflow-controller (v3.7) pins Kubernetes 0.33, and one generated line of it does not
+# compile against the 0.37 modules here: the argo-server's HTTP gateway for WatchEvents returns
+# a *corev1.Event as a protobuf message, which k8s.io/api types no longer are. The controller
+# never serves that gateway (its main imports the package for util/logs). So the build uses a
+# copy of the Argo module, made here in the cache (never in the repository), with that one
+# closure answering Unimplemented, through a go.mod generated beside it with a replace; every
+# other package is the module's own and shares the 0.37 tree the other binaries compile,
+# where a module at Argo's own Kubernetes versions would compile a second tree (about 5 min
+# of CPU, measured).
 #
 # They build in one go build: the packages they share (730 of tekton-controller's come from
 # kube-apiserver's tree) compile once, where builds at once would each compile them. Static (CGO_ENABLED=0) and with -trimpath, as ko builds the images and as make lint
@@ -32,14 +42,18 @@ binaries=(
   "tkn github.com/tektoncd/cli/cmd/tkn tkn"
   "argo-lint ./argolint argolint"
   "kustomize-build ./kustomizebuild kustomizebuild"
+  "workflow-controller github.com/argoproj/argo-workflows/v3/cmd/workflow-controller workflow-controller"
 )
 flags=(-trimpath)
 export CGO_ENABLED=0
+# The one change to the Argo module (see above): the WatchEvents closure of the gateway.
+gateway=pkg/apiclient/workflow/workflow.pb.gw.go
+patch='s|\(forward_WorkflowService_WatchEvents_0(.*func() (proto.Message, error) { \)return resp.Recv() }|\1if _, err := resp.Recv(); err != nil { return nil, err }; return nil, status.Error(codes.Unimplemented, "WatchEvents: not in this build of the workflow-controller (hack/testenv.sh)") }|'
 # stamp NAME PKG: what NAME is built from; our own packages (./...) add their source.
 stamp() {
   {
     cat go.mod go.sum
-    echo "CGO_ENABLED=$CGO_ENABLED ${flags[*]}"
+    echo "CGO_ENABLED=$CGO_ENABLED ${flags[*]} $patch"
     case $2 in ./*) cat "$2"/*.go ;; esac
   } | sha256sum | cut -c1-16
 }
@@ -67,7 +81,19 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   start=$SECONDS
   out=$(mktemp -d "$dir/.build.XXXXXX")
   trap 'rm -rf "$out"' EXIT
-  if ! go build "${flags[@]}" -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"; then
+  # The Argo module's copy, changed, and the go.mod that points at it (see above).
+  src=$(go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
+  cp -R "$src" "$out/argo-workflows"
+  chmod -R u+w "$out/argo-workflows"
+  sed -i "$patch" "$out/argo-workflows/$gateway"
+  if ! grep -q 'WatchEvents: not in this build' "$out/argo-workflows/$gateway"; then
+    echo "testenv: Argo $argo's $gateway no longer has the WatchEvents closure hack/testenv.sh changes: check whether the workflow-controller now builds against hack/tools' Kubernetes modules without it, and update the patch" >&2
+    exit 1
+  fi
+  sed '/^replace github.com\/argoproj\/argo-workflows\/v3 /d' go.mod >"$out/tools.mod"
+  printf '\nreplace github.com/argoproj/argo-workflows/v3 => %s\n' "$out/argo-workflows" >>"$out/tools.mod"
+  cp go.sum "$out/tools.sum"
+  if ! go build -modfile "$out/tools.mod" "${flags[@]}" -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"; then
     echo "testenv: the build failed (see above)" >&2
     exit 1
   fi

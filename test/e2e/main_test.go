@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 		"github.com/thoth-station/build-watcher/cmd/submit-thoth",
 		// The steps of the Shipwright-shaped TaskRun of shipwright_test.go.
 		"github.com/thoth-station/build-watcher/internal/testenv/tektontest/testdata/stepper",
-	}}))
+	}, Argo: true}))
 }
 
 // TestEnvironment reports the start-up times and checks that the controller still runs:

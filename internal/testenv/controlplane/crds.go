@@ -121,6 +121,12 @@ const (
 	ArgoVersion = "v3.7.18"
 )
 
+// ArgoModuleDir is the directory of ArgoModule@ArgoVersion in the module cache (downloaded
+// when it is not there): its manifests install the workflow-controller in tests.
+func ArgoModuleDir(ctx context.Context) (string, error) {
+	return downloadModule(ctx, ArgoModule, ArgoVersion)
+}
+
 // ArgoCRDs returns Argo Workflows' CRDs as Argo's own install (manifests/cluster-install,
 // the release's install.yaml) ships them: the minimal ones (manifests/base/crds/minimal,
 // schemas that keep unknown fields), from the module cache, downloading the module when it
@@ -128,7 +134,7 @@ const (
 // cost the API server about 20 s of start-up here; the Workflows we create are checked
 // with Argo's own validation (argo-lint) instead, as the workflow-controller checks them.
 func ArgoCRDs(ctx context.Context) ([][]byte, error) {
-	dir, err := downloadModule(ctx, ArgoModule, ArgoVersion)
+	dir, err := ArgoModuleDir(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,7 @@ type podRun struct {
 	stop    chan struct{}
 	stopped sync.Once
 	done    chan struct{} // closed when run returns: no step of the pod runs any more
+	argo    bool          // a pod of an Argo Workflow, not of a TaskRun
 
 	volumes   map[string]string // volume name -> host path
 	steps     []*step
@@ -95,7 +96,8 @@ func newPodRun(r *Runner, pod *corev1.Pod) *podRun {
 		updated: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
-		rec:     PodRecord{Namespace: pod.Namespace, Name: pod.Name, TaskRun: pod.Labels[taskRunLabel], Started: time.Now()},
+		argo:    isArgoPod(pod),
+		rec:     PodRecord{Namespace: pod.Namespace, Name: pod.Name, TaskRun: pod.Labels[taskRunLabel], Workflow: pod.Labels[argoWorkflowLabel], Started: time.Now()},
 	}
 }
 
@@ -136,7 +138,11 @@ func (p *podRun) run(ctx context.Context) {
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	err = fmt.Errorf("pod runner: %s (TaskRun %s): %w", p, p.rec.TaskRun, err)
+	owner := "TaskRun " + p.rec.TaskRun
+	if p.argo {
+		owner = "Workflow " + p.rec.Workflow
+	}
+	err = fmt.Errorf("pod runner: %s (%s): %w", p, owner, err)
 	p.r.fail(err)
 	p.mu.Lock()
 	p.rec.Err = err
@@ -180,6 +186,9 @@ func (p *podRun) execute(ctx context.Context) error {
 		}
 		return err
 	}
+	if p.argo {
+		return p.executeArgo(ctx)
+	}
 	p.setRunning()
 	if err := p.writeStatus(ctx); err != nil {
 		return err
@@ -207,12 +216,17 @@ func (p *podRun) execute(ctx context.Context) error {
 	if failed {
 		p.status.Phase = corev1.PodFailed
 	}
+	p.completeConditions()
+	return p.writeStatus(ctx)
+}
+
+// completeConditions marks the pod no longer ready: its containers have all ended.
+func (p *podRun) completeConditions() {
 	for i := range p.status.Conditions {
 		if t := p.status.Conditions[i].Type; t == corev1.PodReady || t == corev1.ContainersReady {
 			p.status.Conditions[i].Status, p.status.Conditions[i].Reason = corev1.ConditionFalse, "PodCompleted"
 		}
 	}
-	return p.writeStatus(ctx)
 }
 
 // prepare checks every container, makes the volumes and resolves the environments.
@@ -220,7 +234,17 @@ func (p *podRun) prepare(ctx context.Context) error {
 	if err := mkdirAll(p.dir, 0o755); err != nil {
 		return err
 	}
+	if p.argo {
+		steps, err := p.argoSteps()
+		if err != nil {
+			return err
+		}
+		p.steps = steps
+	}
 	for i := range p.pod.Spec.Containers {
+		if p.argo {
+			break
+		}
 		c := &p.pod.Spec.Containers[i]
 		if !strings.HasPrefix(c.Name, "step-") {
 			return fmt.Errorf("container %s: sidecars are %w", c.Name, errUnsupported)
@@ -298,8 +322,8 @@ func (p *podRun) writeKubeconfig(s *step, file string) error {
 	return controlplane.WriteKubeconfig(cfg, file, p.pod.Namespace)
 }
 
-// setRunning marks the init containers done and every step container running: all the
-// containers of a pod start at once; the entrypoint makes each step wait for its turn.
+// setRunning marks the init containers done and every container running: all the
+// containers of a pod start at once; Tekton's entrypoint makes each step wait for its turn.
 func (p *podRun) setRunning() {
 	now := metav1.Now()
 	started := true
@@ -322,8 +346,10 @@ func (p *podRun) setRunning() {
 	p.status.ContainerStatuses = nil
 	for _, s := range p.steps {
 		s.start = now.Time
+	}
+	for _, c := range p.pod.Spec.Containers {
 		p.status.ContainerStatuses = append(p.status.ContainerStatuses, corev1.ContainerStatus{
-			Name: s.c.Name, Image: s.c.Image, ImageID: s.c.Image, ContainerID: p.containerID(s.c.Name),
+			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: p.containerID(c.Name),
 			Ready: true, Started: &started,
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
 		})

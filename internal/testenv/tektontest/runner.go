@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -59,6 +58,7 @@ type Runner struct {
 	opts      RunnerOptions
 	dir       string
 	ownDir    bool
+	apiHost   string // the API server itself, for what argoexec does as the pod
 	clusterCA []byte
 	factory   informers.SharedInformerFactory
 	cancel    context.CancelFunc
@@ -84,7 +84,7 @@ func StartRunner(ctx context.Context, admin *rest.Config, opts RunnerOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{kube: kube, opts: opts, dir: opts.Dir, clusterCA: admin.CAData, pods: map[types.UID]*podRun{}}
+	r := &Runner{kube: kube, opts: opts, dir: opts.Dir, apiHost: admin.Host, clusterCA: admin.CAData, pods: map[types.UID]*podRun{}}
 	if r.dir == "" {
 		if r.dir, err = os.MkdirTemp("", "build-watcher-pod-runner-"); err != nil {
 			return nil, fmt.Errorf("pod runner: making its directory: %w", err)
@@ -92,9 +92,8 @@ func StartRunner(ctx context.Context, admin *rest.Config, opts RunnerOptions) (*
 		r.ownDir = true
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
-	r.factory = informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-		o.LabelSelector = taskRunLabel
-	}))
+	// Every pod: those of TaskRuns and of Argo Workflows are run, others left alone.
+	r.factory = informers.NewSharedInformerFactory(kube, 0)
 	podInformer := r.factory.Core().V1().Pods()
 	r.lister = podInformer.Lister()
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -185,15 +184,17 @@ func (r *Runner) WaitPod(ctx context.Context, namespace, name string) error {
 
 // PodRecord is one pod the runner ran.
 type PodRecord struct {
-	Namespace, Name, TaskRun string
-	Started                  time.Time
-	Phase                    corev1.PodPhase
-	Containers               []ContainerRecord
+	// TaskRun or Workflow is what the pod runs for.
+	Namespace, Name, TaskRun, Workflow string
+	Started                            time.Time
+	Phase                              corev1.PodPhase
+	Containers                         []ContainerRecord
 	// Err is the runner's failure with this pod, if any.
 	Err error
 }
 
-// ContainerRecord is one step container the runner ran.
+// ContainerRecord is one step container the runner ran (for a Workflow's pod: main, then
+// wait).
 type ContainerRecord struct {
 	Name string
 	// Command is the step's command and arguments as run (after $(VAR) expansion).
@@ -217,6 +218,9 @@ func (r *Runner) observe(ctx context.Context, obj any) {
 	defer r.mu.Unlock()
 	if p, ok := r.pods[pod.UID]; ok {
 		p.notify()
+		return
+	}
+	if _, tekton := pod.Labels[taskRunLabel]; !tekton && !isArgoPod(pod) {
 		return
 	}
 	if r.stopped || pod.DeletionTimestamp != nil || (pod.Status.Phase != "" && pod.Status.Phase != corev1.PodPending) {

@@ -30,6 +30,9 @@ type MainOptions struct {
 	Packages []string
 	// Controller configures the Tekton controller.
 	Controller ControllerOptions
+	// Argo also installs Argo Workflows' CRDs and runs its workflow-controller; the pod
+	// runner then runs the pods of Workflows too.
+	Argo bool
 }
 
 // Env is what Main started for a test package.
@@ -40,6 +43,8 @@ type Env struct {
 	Front *controlplane.LogFront
 	// Controller is Tekton's controller.
 	Controller *Controller
+	// Argo is Argo's workflow-controller, when MainOptions.Argo is set.
+	Argo *ArgoController
 	// Runner runs the pods of TaskRuns.
 	Runner *Runner
 	// Commands maps /ko-app/<name> to the binaries built from MainOptions.Packages.
@@ -173,7 +178,13 @@ func start(ctx context.Context, opts MainOptions) (env *Env, stop func() error, 
 		var openshift, shipwright [][]byte
 		if openshift, err = controlplane.OpenShiftCRDs(); err == nil {
 			if shipwright, err = controlplane.ShipwrightCRDs(ctx); err == nil {
-				err = cp.InstallCRDs(ctx, slices.Concat(tekton, openshift, shipwright)...)
+				var argo [][]byte
+				if opts.Argo {
+					argo, err = controlplane.ArgoCRDs(ctx)
+				}
+				if err == nil {
+					err = cp.InstallCRDs(ctx, slices.Concat(tekton, openshift, shipwright, argo)...)
+				}
 			}
 		}
 	}
@@ -194,6 +205,14 @@ func start(ctx context.Context, opts MainOptions) (env *Env, stop func() error, 
 		return nil, nil, err
 	}
 	stops = append(stops, ctrl.Stop)
+	var argo *ArgoController
+	if opts.Argo {
+		if argo, err = StartArgoController(ctx, cp); err != nil {
+			<-builds
+			return nil, nil, err
+		}
+		stops = append(stops, argo.Stop)
+	}
 	b := <-builds
 	if b.err != nil {
 		return nil, nil, b.err
@@ -221,6 +240,9 @@ func start(ctx context.Context, opts MainOptions) (env *Env, stop func() error, 
 		cp.StartupTime().Round(time.Millisecond), crds.Round(time.Millisecond), ctrl.Version(),
 		ctrl.StartupTime().Round(time.Millisecond), ctrl.ConfigTime().Round(time.Millisecond),
 		strings.Join(names, ", "), b.took.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	if argo != nil {
+		startup += fmt.Sprintf("; Argo %s workflow-controller healthy after %s", controlplane.ArgoVersion, argo.StartupTime().Round(time.Millisecond))
+	}
 	fmt.Fprintf(os.Stderr, "tektontest: %s\n", startup)
 	mapped, err := uidMapped(DefaultUser)
 	if err != nil {
@@ -229,9 +251,14 @@ func start(ctx context.Context, opts MainOptions) (env *Env, stop func() error, 
 	if !mapped {
 		fmt.Fprintf(os.Stderr, "tektontest: this user namespace maps no user but root: steps run as root whatever user they ask for\n")
 	}
-	env = &Env{CP: cp, Front: front, Controller: ctrl, Runner: runner, Commands: b.commands, SingleUser: !mapped, Startup: startup}
+	env = &Env{CP: cp, Front: front, Controller: ctrl, Argo: argo, Runner: runner, Commands: b.commands, SingleUser: !mapped, Startup: startup}
 	stop = func() error {
 		exited := ctrl.Exited()
+		if argo != nil && exited == nil {
+			if err := argo.Exited(); err != nil {
+				exited = fmt.Errorf("Argo's workflow-controller: %w", err)
+			}
+		}
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
