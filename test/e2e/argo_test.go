@@ -12,6 +12,7 @@ import (
 	"time"
 
 	buildv1 "github.com/openshift/api/build/v1"
+	buildclient "github.com/openshift/client-go/build/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,6 +41,7 @@ const argoExecutorRole = "thoth-build-analysis-argo-executor"
 type argoScenario struct {
 	*scenario
 	workflows dynamic.ResourceInterface
+	builds    buildclient.Interface
 }
 
 func newArgoScenario(t *testing.T) *argoScenario {
@@ -50,6 +52,7 @@ func newArgoScenario(t *testing.T) *argoScenario {
 	}
 	dyn := dynamic.NewForConfigOrDie(env.CP.Config())
 	s.workflows = dyn.Resource(workflowsGVR).Namespace(s.ns)
+	s.builds = buildclient.NewForConfigOrDie(env.CP.Config())
 	root, err := modroot.Find()
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ func TestMain(m *testing.M) {
 		"github.com/thoth-station/build-watcher/cmd/collect-build",
 		"github.com/thoth-station/build-watcher/cmd/mirror-image",
 		"github.com/thoth-station/build-watcher/cmd/submit-thoth",
+		// The watcher, run on the host against the control plane (argo_watcher_test.go).
+		"github.com/thoth-station/build-watcher/cmd/build-watcher",
 		// The steps of the Shipwright-shaped TaskRun of shipwright_test.go.
 		"github.com/thoth-station/build-watcher/internal/testenv/tektontest/testdata/stepper",
 	}, Argo: true}))
