@@ -36,7 +36,7 @@ unit: $(KO)
 	KO=$(KO) BUILD_WATCHER_TESTENV="$$(hack/testenv.sh | tail -n 1)" go test $(GOTEST_FLAGS) ./...
 	cd hack/tools/monitoring && CGO_ENABLED=0 go test -trimpath -count=1 ./...
 
-## testenv: build the pinned etcd, kube-apiserver and Tekton controller (hack/tools) in one go build, into ~/.cache/build-watcher
+## testenv: build the pinned etcd, kube-apiserver, Tekton controller, Argo workflow-controller and tools (hack/tools) in one go build, into ~/.cache/build-watcher
 testenv:
 	hack/testenv.sh
 

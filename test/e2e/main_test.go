@@ -1,7 +1,9 @@
 // Package e2e runs the Tasks and the Pipeline of tasks/ under the real Tekton controller,
-// with the binaries of cmd/ as their steps (internal/testenv/tektontest's pod runner stands in for
-// the kubelet), against OpenShift and Tekton builds on the test control plane, two
-// registries and the Thoth stand-in.
+// and the WorkflowTemplate of tasks/argo (alone and made by build-watcher --executor argo)
+// under Argo's real workflow-controller, with the binaries of cmd/ as their steps
+// (internal/testenv/tektontest's pod runner stands in for the kubelet and argoexec), against
+// OpenShift and Tekton builds on the test control plane, two registries and the Thoth
+// stand-in.
 package e2e
 
 import (

@@ -12,5 +12,5 @@ var env *Env
 func TestMain(m *testing.M) {
 	os.Exit(Main(m, &env, MainOptions{Packages: []string{
 		"github.com/thoth-station/build-watcher/internal/testenv/tektontest/testdata/stepper",
-	}}))
+	}, Argo: true}))
 }

@@ -46,7 +46,8 @@ type RunnerOptions struct {
 	Dir string
 }
 
-// Runner stands in for the kubelet for the pods Tekton's controller makes for TaskRuns:
+// Runner stands in for the kubelet for the pods Tekton's controller makes for TaskRuns
+// (and, playing argoexec as well, for those Argo's makes for Workflows: argopod.go):
 // it runs each step's command (a local binary in place of the image's) in the order and
 // the way Tekton's entrypoint would, with the container's environment, user, working
 // directory and volumes (host directories bind-mounted at the container paths, in a root
@@ -70,9 +71,9 @@ type Runner struct {
 	errs    []error
 }
 
-// StartRunner starts watching the pods of TaskRuns in every namespace with admin (which
-// must be allowed to read pods, Secrets, ConfigMaps and claims, request service-account
-// tokens and update pod status). Stop ends it and the steps still running.
+// StartRunner starts watching the pods of TaskRuns and Workflows in every namespace with
+// admin (which must be allowed to read pods, Secrets, ConfigMaps and claims, request
+// service-account tokens and update pod status). Stop ends it and the steps still running.
 func StartRunner(ctx context.Context, admin *rest.Config, opts RunnerOptions) (*Runner, error) {
 	if opts.Shim == "" {
 		return nil, errors.New("pod runner: RunnerOptions.Shim is empty: give the test binary, whose TestMain calls tektontest.Main")

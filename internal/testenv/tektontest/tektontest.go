@@ -2,7 +2,9 @@
 // github.com/tektoncd/pipeline module (`make testenv`) against the test control plane, and a
 // pod runner that stands in for the kubelet, running each step's command (a locally built
 // binary in place of the ko-built image) the way Tekton's entrypoint would, in a root
-// filesystem of its own with the pod's volumes, and writing the pod status back.
+// filesystem of its own with the pod's volumes, and writing the pod status back. With
+// MainOptions.Argo it runs Argo Workflows' workflow-controller too, and the pod runner plays
+// the kubelet and Argo's executor (argoexec) for the pods of Workflows.
 //
 // The controller listens on all interfaces, so Main runs the whole test binary in a private
 // network namespace (as root, or as root of a user namespace of its own) where only loopback

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +235,65 @@ func TestMarkerWriter(t *testing.T) {
 
 func createTemp(t *testing.T) (*os.File, error) {
 	return os.Create(filepath.Join(t.TempDir(), "log"))
+}
+
+func TestArgoSteps(t *testing.T) {
+	const tmpl = `{"name":"t","outputs":{"parameters":[{"name":"a","valueFrom":{"path":"/out/a"}}]}}`
+	pod := func(edit func(*corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "wf-t-1", Namespace: "ns", Labels: map[string]string{argoWorkflowLabel: "wf"}},
+			Spec: corev1.PodSpec{
+				InitContainers: []corev1.Container{{Name: argoInit, Env: []corev1.EnvVar{{Name: "ARGO_TEMPLATE", Value: tmpl}}}},
+				Containers: []corev1.Container{
+					{Name: argoWait, Command: []string{"argoexec", "wait"}},
+					{Name: argoMain, Command: []string{argoEmissary, "emissary", "--loglevel", "info", "--", "/ko-app/stepper"}, Args: []string{"id"}},
+				},
+			},
+		}
+		if edit != nil {
+			edit(p)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		pod     *corev1.Pod
+		command []string
+		err     string
+	}{
+		{name: "emissary", pod: pod(nil), command: []string{"/ko-app/stepper", "id"}},
+		{name: "no emissary", pod: pod(func(p *corev1.Pod) { p.Spec.Containers[1].Command = []string{"/ko-app/stepper"} }), err: "not /var/run/argo/argoexec emissary"},
+		{name: "nothing after --", pod: pod(func(p *corev1.Pod) { p.Spec.Containers[1].Command = []string{argoEmissary, "emissary", "--"} }), err: "not /var/run/argo/argoexec emissary"},
+		{name: "unknown command", pod: pod(func(p *corev1.Pod) { p.Spec.Containers[1].Command[5] = "/bin/sh" }), err: "runs /bin/sh, which has no local stand-in"},
+		{name: "sidecar", pod: pod(func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "db"}) }), err: "container db: sidecars are not supported"},
+		{name: "no main", pod: pod(func(p *corev1.Pod) { p.Spec.Containers = p.Spec.Containers[:1] }), err: "no main container"},
+		{name: "no template", pod: pod(func(p *corev1.Pod) { p.Spec.InitContainers[0].Env = nil }), err: "no ARGO_TEMPLATE"},
+		{name: "offloaded template", pod: pod(func(p *corev1.Pod) { p.Spec.InitContainers[0].Env[0].Value = "ARGO_TEMPLATE_OFFLOADED" }), err: "offloaded to a ConfigMap is not supported"},
+		{name: "script", pod: pod(func(p *corev1.Pod) { p.Spec.InitContainers[0].Env[0].Value = `{"name":"t","script":{"source":"echo"}}` }), err: "artifacts or a script"},
+		{name: "input artifact", pod: pod(func(p *corev1.Pod) {
+			p.Spec.InitContainers[0].Env[0].Value = `{"name":"t","inputs":{"artifacts":[{"name":"src"}]}}`
+		}), err: "artifacts or a script"},
+		{name: "no init", pod: pod(func(p *corev1.Pod) { p.Spec.InitContainers = nil }), err: "not Argo's one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !isArgoPod(tt.pod) {
+				t.Fatal("isArgoPod: false")
+			}
+			r := &Runner{opts: RunnerOptions{Commands: map[string]string{"/ko-app/stepper": "/bin/true"}}}
+			steps, err := newPodRun(r, tt.pod).argoSteps()
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(steps) != 1 || steps[0].c.Name != argoMain || !slices.Equal(steps[0].ep.Command, tt.command) {
+				t.Fatalf("steps %+v, want main running %q", steps, tt.command)
+			}
+		})
+	}
 }
