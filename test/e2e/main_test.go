@@ -28,12 +28,15 @@ func TestMain(m *testing.M) {
 	}, Argo: true}))
 }
 
-// TestEnvironment reports the start-up times and checks that the controller still runs:
+// TestEnvironment reports the start-up times and checks that the controllers still run:
 // a controller that died makes every other test here wait for nothing.
 func TestEnvironment(t *testing.T) {
 	env.Require(t)
 	t.Logf("tektontest: %s", env.Startup)
 	if err := env.Controller.Exited(); err != nil {
 		t.Fatalf("the Tekton controller died: %v; its log:\n%s", err, env.Controller.Log(4<<10))
+	}
+	if err := env.Argo.Exited(); err != nil {
+		t.Fatalf("the Argo workflow-controller died: %v; its log:\n%s", err, env.Argo.Log(4<<10))
 	}
 }

@@ -14,6 +14,7 @@ package tektontest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -255,19 +256,19 @@ func start(ctx context.Context, opts MainOptions) (env *Env, stop func() error, 
 	}
 	env = &Env{CP: cp, Front: front, Controller: ctrl, Argo: argo, Runner: runner, Commands: b.commands, SingleUser: !mapped, Startup: startup}
 	stop = func() error {
-		exited := ctrl.Exited()
-		if argo != nil && exited == nil {
+		var died []error
+		if err := ctrl.Exited(); err != nil {
+			died = append(died, fmt.Errorf("the Tekton controller died during the tests: %w", err))
+		}
+		if argo != nil {
 			if err := argo.Exited(); err != nil {
-				exited = fmt.Errorf("Argo's workflow-controller: %w", err)
+				died = append(died, fmt.Errorf("the Argo workflow-controller died during the tests: %w", err))
 			}
 		}
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
-		if exited != nil {
-			return fmt.Errorf("the Tekton controller died during the tests: %w", exited)
-		}
-		return nil
+		return errors.Join(died...)
 	}
 	return env, stop, nil
 }
