@@ -132,6 +132,9 @@ func Main(m *testing.M, env **Env, opts MainOptions) int {
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "tektontest: the tests failed; the Tekton controller's last log lines:\n%s\n", e.Controller.Log(4<<10))
+		if e.Argo != nil {
+			fmt.Fprintf(os.Stderr, "tektontest: the Argo workflow-controller's last log lines:\n%s\n", e.Argo.Log(4<<10))
+		}
 	}
 	if err := stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "tektontest: %v\n", err)
