@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -122,13 +121,9 @@ func (p *proc) finishWhileKilling(ctx context.Context, r interface{ finishedCoun
 	}()
 	for i := range kills {
 		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
-		if err := current.Exited(); err != nil {
-			t.Fatalf("the watcher died on its own: %v", err)
+		if err := current.Kill(); err != nil {
+			t.Fatalf("the watcher: %v", err)
 		}
-		if err := syscall.Kill(current.PID(), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-current.Done()
 		t.Logf("kill -9 #%d after %d runs ended", i+1, r.finishedCount())
 		current = p.start()
 	}
@@ -202,8 +197,9 @@ func TestLeaderElection(t *testing.T) {
 			killed = slices.Index(ids, leader)
 			return killed >= 0 && replicas[killed].Exited() == nil, "holder " + leader
 		})
-		_ = syscall.Kill(replicas[killed].PID(), syscall.SIGKILL)
-		<-replicas[killed].Done()
+		if err := replicas[killed].Kill(); err != nil {
+			t.Fatalf("the leader: %v", err)
+		}
 		t.Logf("killed the leader %s (#%d) after %d runs finished", leader, i+1, r.finishedCount())
 		ids[killed] = fmt.Sprintf("replica-%d", started)
 		started++

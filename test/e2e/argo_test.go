@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	buildv1 "github.com/openshift/api/build/v1"
 	buildclient "github.com/openshift/client-go/build/clientset/versioned"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -266,26 +264,12 @@ func TestArgoTektonBuildNoPushRegistry(t *testing.T) {
 	if n := nodes["mirror-image"]; n.phase != "Skipped" {
 		t.Errorf("node mirror-image: %q %s, want Skipped (no push registry)", n.phase, n.message)
 	}
-	wantOutput := "quay.io/team-a/flask-app@" + buildahDigest
 	out := nodes[wf.GetName()].outputs
-	if out["output-image"] != wantOutput || out["base-image"] != buildahBase || out["phase"] != "Succeeded" {
-		t.Errorf("outputs %v, want output-image %s, base-image %s, phase Succeeded", out, wantOutput, buildahBase)
+	if out["output-image"] != buildahOutput || out["base-image"] != buildahBase || out["phase"] != "Succeeded" {
+		t.Errorf("outputs %v, want output-image %s, base-image %s, phase Succeeded", out, buildahOutput, buildahBase)
 	}
 	checkAnalysisIDs(t, out)
-	subs := s.submissions(t)
-	if len(subs) != 1 {
-		t.Fatalf("the stand-in accepted %d submissions, want 1", len(subs))
-	}
-	sub := subs[0]
-	if deref(sub.BaseImage) != buildahBase || deref(sub.OutputImage) != wantOutput {
-		t.Errorf("submitted base %s, output %s; want %s, %s", deref(sub.BaseImage), deref(sub.OutputImage), buildahBase, wantOutput)
-	}
-	if sub.BuildLog == nil || !strings.Contains(sub.BuildLog.Log, "STEP 1/4: FROM "+buildahBase) {
-		t.Errorf("submitted log %+v, want the buildah step log", sub.BuildLog)
-	}
-	if got := sub.query["environment_type"]; len(got) != 1 || got[0] != "buildtime" {
-		t.Errorf("environment_type %q, want buildtime", got)
-	}
+	s.checkBuildahSubmission(t)
 }
 
 // TestArgoFailedOpenShiftBuild: a failed build is analysed too (base image and log); it has
@@ -294,20 +278,7 @@ func TestArgoTektonBuildNoPushRegistry(t *testing.T) {
 func TestArgoFailedOpenShiftBuild(t *testing.T) {
 	t.Parallel()
 	s := newArgoScenario(t)
-	const failedLog = "---> Installing dependencies ...\nERROR: No matching distribution found for tensorflow==2.18.0\nerror: build error: exit status 1\n"
-	start := metav1.NewTime(time.Now().Add(-3 * time.Minute))
-	end := metav1.NewTime(time.Now().Add(-time.Minute))
-	b := &buildv1.Build{
-		ObjectMeta: metav1.ObjectMeta{Name: "app-9", Labels: map[string]string{"buildconfig": "app"}},
-		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
-			Type:           buildv1.SourceBuildStrategyType,
-			SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: s2iBuilder}},
-		}}},
-		Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed, Reason: buildv1.StatusReasonGenericBuildFailed, StartTimestamp: &start, CompletionTimestamp: &end},
-	}
-	if _, err := env.Front.CreateBuild(t.Context(), s.ns, b, []byte(failedLog)); err != nil {
-		t.Fatal(err)
-	}
+	b := s.makeFailedS2IBuild(t, "app-9")
 	wf := s.submit(t, map[string]string{
 		"build-ref":      "build/" + s.ns + "/" + b.Name,
 		"thoth-api-host": s.thoth.URL(),
@@ -321,11 +292,5 @@ func TestArgoFailedOpenShiftBuild(t *testing.T) {
 	if out["phase"] != "Failed" || out["base-image"] != s2iBuilder || out["output-image"] != "" || !strings.Contains(out["failure-summary"], "No matching distribution") {
 		t.Errorf("outputs %v, want phase Failed, base-image %s, no output-image, a failure summary", out, s2iBuilder)
 	}
-	subs := s.submissions(t)
-	if len(subs) != 1 {
-		t.Fatalf("the stand-in accepted %d submissions, want 1", len(subs))
-	}
-	if sub := subs[0]; deref(sub.BaseImage) != s2iBuilder || sub.OutputImage != nil || sub.BuildLog == nil || sub.BuildLog.Log != failedLog {
-		t.Errorf("submitted base image %s, output image %s, log %+v; want %s, none, the build's log", deref(sub.BaseImage), deref(sub.OutputImage), sub.BuildLog, s2iBuilder)
-	}
+	s.checkFailedSubmission(t)
 }

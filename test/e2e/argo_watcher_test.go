@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -287,13 +286,9 @@ func TestArgoWatcherKilled(t *testing.T) {
 	}()
 	for i := range 2 {
 		time.Sleep(time.Duration(500+rand.IntN(1500)) * time.Millisecond)
-		if err := current.Exited(); err != nil {
-			t.Fatalf("the watcher died on its own: %v", err)
+		if err := current.Kill(); err != nil {
+			t.Fatalf("the watcher: %v", err)
 		}
-		if err := syscall.Kill(current.PID(), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-current.Done()
 		w.mu.Lock()
 		t.Logf("kill -9 #%d with %d Workflows made", i+1, len(w.created))
 		w.mu.Unlock()

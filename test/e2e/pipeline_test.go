@@ -356,7 +356,7 @@ func TestPipelineTektonBuildNoPushRegistry(t *testing.T) {
 		t.Error("mirror-image ran without a push registry")
 	}
 	s.checkWiring(t, pr, runs)
-	wantOutput := "quay.io/team-a/flask-app@" + buildahDigest
+	wantOutput := buildahOutput
 	results := runResults(pr)
 	// Without the build-log workspace collect-build still reads the log (not kept): the base
 	// image that only the log names is its result, as it is what submit-thoth sends.
@@ -366,13 +366,25 @@ func TestPipelineTektonBuildNoPushRegistry(t *testing.T) {
 	if _, ok := results["mirrored-image"]; ok {
 		t.Errorf("result mirrored-image %q, want none (mirror-image skipped)", results["mirrored-image"])
 	}
+	s.checkBuildahSubmission(t)
+	checkAnalysisIDs(t, results)
+}
+
+// buildahOutput is the output image of the TaskRun makeBuildahTaskRun makes.
+const buildahOutput = "quay.io/team-a/flask-app@" + buildahDigest
+
+// checkBuildahSubmission checks the one submission of makeBuildahTaskRun's build, analysed
+// as buildtime without a push registry: its base image from the log, its output image
+// where buildah pushed it, its step log.
+func (s *scenario) checkBuildahSubmission(t *testing.T) {
+	t.Helper()
 	subs := s.submissions(t)
 	if len(subs) != 1 {
 		t.Fatalf("the stand-in accepted %d submissions, want 1", len(subs))
 	}
 	sub := subs[0]
-	if sub.BaseImage == nil || *sub.BaseImage != buildahBase || sub.OutputImage == nil || *sub.OutputImage != wantOutput {
-		t.Errorf("submitted base %v, output %v; want %s, %s", deref(sub.BaseImage), deref(sub.OutputImage), buildahBase, wantOutput)
+	if deref(sub.BaseImage) != buildahBase || deref(sub.OutputImage) != buildahOutput {
+		t.Errorf("submitted base %s, output %s; want %s, %s", deref(sub.BaseImage), deref(sub.OutputImage), buildahBase, buildahOutput)
 	}
 	if sub.BuildLog == nil || !strings.Contains(sub.BuildLog.Log, "STEP 1/4: FROM "+buildahBase) {
 		t.Errorf("submitted log %+v, want the buildah step log", sub.BuildLog)
@@ -380,7 +392,6 @@ func TestPipelineTektonBuildNoPushRegistry(t *testing.T) {
 	if got := sub.query["environment_type"]; len(got) != 1 || got[0] != "buildtime" {
 		t.Errorf("environment_type %q, want buildtime", got)
 	}
-	checkAnalysisIDs(t, results)
 }
 
 // checkAnalysisIDs checks that the run reports an id for every analysis submitted.
@@ -406,20 +417,7 @@ func deref(s *string) string {
 func TestPipelineFailedOpenShiftBuild(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	const failedLog = "---> Installing dependencies ...\nERROR: No matching distribution found for tensorflow==2.18.0\nerror: build error: exit status 1\n"
-	start := metav1.NewTime(time.Now().Add(-3 * time.Minute))
-	end := metav1.NewTime(time.Now().Add(-time.Minute))
-	b := &buildv1.Build{
-		ObjectMeta: metav1.ObjectMeta{Name: "app-9", Labels: map[string]string{"buildconfig": "app"}},
-		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
-			Type:           buildv1.SourceBuildStrategyType,
-			SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: s2iBuilder}},
-		}}},
-		Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed, Reason: buildv1.StatusReasonGenericBuildFailed, StartTimestamp: &start, CompletionTimestamp: &end},
-	}
-	if _, err := env.Front.CreateBuild(t.Context(), s.ns, b, []byte(failedLog)); err != nil {
-		t.Fatal(err)
-	}
+	b := s.makeFailedS2IBuild(t, "app-9")
 	pr := s.runPipeline(t, &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "thoth-build-analysis-"},
 		Spec: pipelinev1.PipelineRunSpec{
@@ -444,6 +442,36 @@ func TestPipelineFailedOpenShiftBuild(t *testing.T) {
 	if results["phase"] != "Failed" || results["base-image"] != s2iBuilder || results["output-image"] != "" {
 		t.Errorf("results %v, want phase Failed, base-image %s, no output-image", results, s2iBuilder)
 	}
+	s.checkFailedSubmission(t)
+}
+
+// failedLog is the log of the builds makeFailedS2IBuild makes.
+const failedLog = "---> Installing dependencies ...\nERROR: No matching distribution found for tensorflow==2.18.0\nerror: build error: exit status 1\n"
+
+// makeFailedS2IBuild creates a failed OpenShift Source build (no output image) with its
+// log, failedLog.
+func (s *scenario) makeFailedS2IBuild(t *testing.T, name string) *buildv1.Build {
+	t.Helper()
+	start := metav1.NewTime(time.Now().Add(-3 * time.Minute))
+	end := metav1.NewTime(time.Now().Add(-time.Minute))
+	b := &buildv1.Build{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"buildconfig": "app"}},
+		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
+			Type:           buildv1.SourceBuildStrategyType,
+			SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: s2iBuilder}},
+		}}},
+		Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed, Reason: buildv1.StatusReasonGenericBuildFailed, StartTimestamp: &start, CompletionTimestamp: &end},
+	}
+	if _, err := env.Front.CreateBuild(t.Context(), s.ns, b, []byte(failedLog)); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkFailedSubmission checks the one submission of a failed build: its base image and
+// its log, no output image.
+func (s *scenario) checkFailedSubmission(t *testing.T) {
+	t.Helper()
 	subs := s.submissions(t)
 	if len(subs) != 1 {
 		t.Fatalf("the stand-in accepted %d submissions, want 1", len(subs))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -49,9 +48,7 @@ const (
 // ArgoController is a running Argo Workflows workflow-controller (cluster-wide) talking to
 // the test control plane as its own service account.
 type ArgoController struct {
-	proc    *testproc.Process
-	dir     string
-	log     *markerWriter
+	controllerProcess
 	startup time.Duration
 }
 
@@ -79,34 +76,25 @@ func StartArgoController(ctx context.Context, cp *controlplane.ControlPlane) (_ 
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "build-watcher-argo-controller-")
-	if err != nil {
-		return nil, fmt.Errorf("making the workflow-controller's directory: %w", err)
-	}
-	c := &ArgoController{dir: dir}
+	c := &ArgoController{}
 	defer func() {
 		if err != nil {
 			c.Stop()
 		}
 	}()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := controlplane.WriteKubeconfig(saConfig, kubeconfig, ArgoNamespace); err != nil {
-		return nil, err
-	}
-	logFile, err := os.Create(filepath.Join(dir, "controller.log"))
+	kubeconfig, err := c.prepare("workflow-controller", saConfig, ArgoNamespace, "Starting Workflow Controller")
 	if err != nil {
 		return nil, err
 	}
-	c.log = newMarkerWriter(logFile, "Starting Workflow Controller")
 	c.proc, err = testproc.Start(testproc.Spec{
 		Path: binary,
 		Args: []string{"--kubeconfig", kubeconfig, "--executor-image", ArgoExecutorImage, "--loglevel", "info", "--qps", "100", "--burst", "200"},
-		Dir:  dir,
+		Dir:  c.dir,
 		// Nothing of the caller's environment (a developer's KUBECONFIG must not leak in).
 		// DEFAULT_REQUEUE_TIME: how soon a Workflow is looked at again after a change of
 		// its pods (10 s by default); 1 s as Argo's own development setup runs it (its
 		// Makefile), so the tests wait for the steps, not for the controller.
-		Env: []string{"HOME=" + dir, "PATH=/usr/bin:/bin", "LEADER_ELECTION_DISABLE=true", "DEFAULT_REQUEUE_TIME=1s"},
+		Env: []string{"HOME=" + c.dir, "PATH=/usr/bin:/bin", "LEADER_ELECTION_DISABLE=true", "DEFAULT_REQUEUE_TIME=1s"},
 		Log: c.log,
 	})
 	if err != nil {
@@ -210,31 +198,6 @@ func installArgo(ctx context.Context, cp *controlplane.ControlPlane) error {
 			return err
 		}
 	}
-}
-
-// Stop stops the controller (SIGTERM, then SIGKILL) and removes its directory.
-func (c *ArgoController) Stop() {
-	if c.proc != nil {
-		_ = c.proc.Stop(10 * time.Second)
-		c.proc = nil
-	}
-	if c.log != nil {
-		c.log.Close()
-	}
-	if c.dir != "" {
-		os.RemoveAll(c.dir)
-	}
-}
-
-// Log returns the last max bytes the controller logged, for failure reports.
-func (c *ArgoController) Log(max int) string { return c.log.tail(max) }
-
-// Exited returns an error when the controller has exited on its own, else nil.
-func (c *ArgoController) Exited() error {
-	if c.proc == nil {
-		return nil
-	}
-	return c.proc.Exited()
 }
 
 // StartupTime is how long StartArgoController took, installation included.

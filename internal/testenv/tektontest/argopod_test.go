@@ -143,8 +143,8 @@ func (e *runnerEnv) serviceAccount(t *testing.T, name string, executor bool) {
 
 // TestRunnerArgo runs a Workflow under Argo's workflow-controller: output parameters reach
 // the controller as argoexec reports them (a trailing newline trimmed, a default for a
-// missing file), a missing file without a default fails the step as argoexec's wait does,
-// and main's exit code fails its step.
+// missing file), a missing file without a default is the step's Error as a failed
+// argoexec wait makes it, and main's exit code fails its step.
 func TestRunnerArgo(t *testing.T) {
 	t.Parallel()
 	e := newRunnerEnv(t)

@@ -73,9 +73,7 @@ type ControllerOptions struct {
 // Controller is a running Tekton Pipelines controller (TaskRuns, PipelineRuns, resolution
 // requests) talking to the test control plane as its own service account.
 type Controller struct {
-	proc    *testproc.Process
-	dir     string
-	log     *markerWriter
+	controllerProcess
 	startup time.Duration
 	applied time.Duration
 	version string
@@ -119,25 +117,17 @@ func StartController(ctx context.Context, cp *controlplane.ControlPlane, opts Co
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "build-watcher-tekton-controller-")
-	if err != nil {
-		return nil, fmt.Errorf("making the controller's directory: %w", err)
-	}
-	c := &Controller{dir: dir, version: version, applied: applied}
+	c := &Controller{version: version, applied: applied}
 	defer func() {
 		if err != nil {
 			c.Stop()
 		}
 	}()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := controlplane.WriteKubeconfig(saConfig, kubeconfig, SystemNamespace); err != nil {
-		return nil, err
-	}
-	logFile, err := os.Create(filepath.Join(dir, "controller.log"))
+	kubeconfig, err := c.prepare("tekton-controller", saConfig, SystemNamespace, startedMarker)
 	if err != nil {
 		return nil, err
 	}
-	c.log = newMarkerWriter(logFile, startedMarker)
+	dir := c.dir
 	ports, err := testproc.FreePorts(1)
 	if err != nil {
 		return nil, err
@@ -190,8 +180,36 @@ func StartController(ctx context.Context, cp *controlplane.ControlPlane, opts Co
 	return c, nil
 }
 
+// controllerProcess is a controller's process, with a directory of its own (its
+// kubeconfig, its log) and its log's last lines.
+type controllerProcess struct {
+	proc *testproc.Process
+	dir  string
+	log  *markerWriter
+}
+
+// prepare makes the directory (prefix in its name), writes the kubeconfig of saConfig in
+// namespace there and opens the log, which watches for marker; it returns the kubeconfig.
+func (c *controllerProcess) prepare(prefix string, saConfig *rest.Config, namespace, marker string) (string, error) {
+	dir, err := os.MkdirTemp("", "build-watcher-"+prefix+"-")
+	if err != nil {
+		return "", fmt.Errorf("making the %s's directory: %w", prefix, err)
+	}
+	c.dir = dir
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := controlplane.WriteKubeconfig(saConfig, kubeconfig, namespace); err != nil {
+		return "", err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "controller.log"))
+	if err != nil {
+		return "", err
+	}
+	c.log = newMarkerWriter(logFile, marker)
+	return kubeconfig, nil
+}
+
 // Stop stops the controller (SIGTERM, then SIGKILL) and removes its directory.
-func (c *Controller) Stop() {
+func (c *controllerProcess) Stop() {
 	if c.proc != nil {
 		_ = c.proc.Stop(10 * time.Second) // an early exit is in the log
 		c.proc = nil
@@ -205,11 +223,11 @@ func (c *Controller) Stop() {
 }
 
 // Log returns the last max bytes the controller logged, for failure reports.
-func (c *Controller) Log(max int) string { return c.log.tail(max) }
+func (c *controllerProcess) Log(max int) string { return c.log.tail(max) }
 
 // Exited returns an error when the controller has exited on its own, else nil (also once
 // stopped).
-func (c *Controller) Exited() error {
+func (c *controllerProcess) Exited() error {
 	if c.proc == nil {
 		return nil
 	}

@@ -92,6 +92,20 @@ func (p *Process) Stop(grace time.Duration) error {
 	}
 }
 
+// Kill sends SIGKILL to the process alone (kill -9: nothing of it runs a defer or a
+// handler) and waits until it is reaped. It is an error when the process had already
+// exited: a test that kills a process to see what survives must know it was running.
+func (p *Process) Kill() error {
+	if err := p.Exited(); err != nil {
+		return fmt.Errorf("killing: %w before it was killed", err)
+	}
+	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
+		return fmt.Errorf("killing %s (pid %d): %w", filepath.Base(p.cmd.Path), p.PID(), err)
+	}
+	<-p.done
+	return nil
+}
+
 // FreePorts returns n distinct loopback ports that were free a moment ago.
 func FreePorts(n int) ([]int, error) {
 	var ports []int

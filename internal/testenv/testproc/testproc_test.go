@@ -88,3 +88,20 @@ func TestFreePorts(t *testing.T) {
 		l.Close()
 	}
 }
+
+func TestKill(t *testing.T) {
+	// sleep ignores SIGTERM (set before exec, kept across it): only SIGKILL ends it.
+	p, err := Start(Spec{Path: "/bin/sh", Args: []string{"-c", "trap '' TERM; exec sleep 60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.ExitCode(); code != -1 {
+		t.Errorf("exit code %d, want -1 (ended by a signal)", code)
+	}
+	if err := p.Kill(); !errors.Is(err, ErrExited) {
+		t.Errorf("killing it again: %v, want an error wrapping ErrExited", err)
+	}
+}
