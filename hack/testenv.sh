@@ -82,7 +82,13 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   out=$(mktemp -d "$dir/.build.XXXXXX")
   trap 'rm -rf "$out"' EXIT
   # The Argo module's copy, changed, and the go.mod that points at it (see above).
+  # go list -m names no directory until the module is in the module cache.
+  go mod download github.com/argoproj/argo-workflows/v3
   src=$(go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
+  if [ -z "$src" ] || [ ! -d "$src" ]; then
+    echo "testenv: the Argo module $argo is not in the module cache after go mod download (GOMODCACHE, GOFLAGS=-mod=...?)" >&2
+    exit 1
+  fi
   cp -R "$src" "$out/argo-workflows"
   chmod -R u+w "$out/argo-workflows"
   sed -i "$patch" "$out/argo-workflows/$gateway"
