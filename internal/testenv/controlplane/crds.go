@@ -173,6 +173,23 @@ func PrometheusOperatorCRDs(ctx context.Context) ([][]byte, error) {
 	return docs, nil
 }
 
+// DownloadCRDModules puts the modules whose CRDs and manifests the tests install but go.mod
+// does not require (Shipwright's, Argo's) into the module cache, checksums verified. Test
+// binaries that go on in a network namespace of their own call it first: there, go mod
+// download can reach neither the module proxy nor the checksum database, which a module
+// absent from go.sum needs even when the module cache holds it.
+func DownloadCRDModules(ctx context.Context) error {
+	for _, m := range []struct{ module, version string }{
+		{ShipwrightModule, ShipwrightVersion},
+		{ArgoModule, ArgoVersion},
+	} {
+		if _, err := downloadModule(ctx, m.module, m.version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // downloadModule puts a module that go.mod does not require into the module cache (go mod
 // download) and returns its directory there.
 func downloadModule(ctx context.Context, module, version string) (string, error) {

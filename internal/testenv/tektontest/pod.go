@@ -234,35 +234,13 @@ func (p *podRun) prepare(ctx context.Context) error {
 	if err := mkdirAll(p.dir, 0o755); err != nil {
 		return err
 	}
+	steps := p.tektonSteps
 	if p.argo {
-		steps, err := p.argoSteps()
-		if err != nil {
-			return err
-		}
-		p.steps = steps
+		steps = p.argoSteps
 	}
-	for i := range p.pod.Spec.Containers {
-		if p.argo {
-			break
-		}
-		c := &p.pod.Spec.Containers[i]
-		if !strings.HasPrefix(c.Name, "step-") {
-			return fmt.Errorf("container %s: sidecars are %w", c.Name, errUnsupported)
-		}
-		ep, err := parseEntrypoint(c.Command, c.Args)
-		if err != nil {
-			return fmt.Errorf("container %s: %w", c.Name, err)
-		}
-		if _, ok := p.r.opts.Commands[ep.Command[0]]; !ok {
-			return fmt.Errorf("container %s (image %s) runs %s, which has no local stand-in: %w (RunnerOptions.Commands)", c.Name, c.Image, ep.Command[0], errUnsupported)
-		}
-		if i > 0 && (len(ep.WaitFiles) != 1 || ep.WaitFiles[0] != p.steps[i-1].ep.PostFile) {
-			return fmt.Errorf("container %s waits for %q, not for the previous step's %s: %w", c.Name, ep.WaitFiles, p.steps[i-1].ep.PostFile, errUnsupported)
-		}
-		if i == 0 && len(ep.WaitFiles) > 0 && (len(ep.WaitFiles) != 1 || ep.WaitFiles[0] != readyFile) {
-			return fmt.Errorf("container %s waits for %q: %w", c.Name, ep.WaitFiles, errUnsupported)
-		}
-		p.steps = append(p.steps, &step{c: c, ep: ep, rec: ContainerRecord{Name: c.Name}})
+	var err error
+	if p.steps, err = steps(); err != nil {
+		return err
 	}
 	if len(p.steps) == 0 {
 		return errors.New("the pod has no step containers")
@@ -307,6 +285,33 @@ func (p *podRun) prepare(ctx context.Context) error {
 		s.env = env
 	}
 	return nil
+}
+
+// tektonSteps checks the containers of a TaskRun's pod: each a step whose entrypoint waits
+// for the one before it.
+func (p *podRun) tektonSteps() ([]*step, error) {
+	var steps []*step
+	for i := range p.pod.Spec.Containers {
+		c := &p.pod.Spec.Containers[i]
+		if !strings.HasPrefix(c.Name, "step-") {
+			return nil, fmt.Errorf("container %s: sidecars are %w", c.Name, errUnsupported)
+		}
+		ep, err := parseEntrypoint(c.Command, c.Args)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		if _, ok := p.r.opts.Commands[ep.Command[0]]; !ok {
+			return nil, fmt.Errorf("container %s (image %s) runs %s, which has no local stand-in: %w (RunnerOptions.Commands)", c.Name, c.Image, ep.Command[0], errUnsupported)
+		}
+		if i > 0 && (len(ep.WaitFiles) != 1 || ep.WaitFiles[0] != steps[i-1].ep.PostFile) {
+			return nil, fmt.Errorf("container %s waits for %q, not for the previous step's %s: %w", c.Name, ep.WaitFiles, steps[i-1].ep.PostFile, errUnsupported)
+		}
+		if i == 0 && len(ep.WaitFiles) > 0 && (len(ep.WaitFiles) != 1 || ep.WaitFiles[0] != readyFile) {
+			return nil, fmt.Errorf("container %s waits for %q: %w", c.Name, ep.WaitFiles, errUnsupported)
+		}
+		steps = append(steps, &step{c: c, ep: ep, rec: ContainerRecord{Name: c.Name}})
+	}
+	return steps, nil
 }
 
 // writeKubeconfig writes the step's kubeconfig: the runner's cluster address, the pod's

@@ -110,6 +110,12 @@ func Main(m *testing.M, env **Env, opts MainOptions) int {
 			fmt.Fprintf(os.Stderr, "tektontest: %s=%q: the only value is skip\n", EnvE2E, v)
 			return 1
 		}
+		// What the tests install from modules go.mod does not require must be fetched
+		// while the network is there.
+		if err := controlplane.DownloadCRDModules(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "tektontest: %v\n", err)
+			return 1
+		}
 		code, err := reexecInNetns()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "tektontest: %v\n"+
