@@ -83,20 +83,11 @@ func (s *scenario) makeS2IBuild(t *testing.T, name string, src *registrytest.Reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := metav1.NewTime(time.Now().Add(-3 * time.Minute))
-	end := metav1.NewTime(time.Now().Add(-time.Minute))
-	b := &buildv1.Build{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"buildconfig": "app"}},
-		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
-			Type:           buildv1.SourceBuildStrategyType,
-			SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: s2iBuilder}},
-		}}},
-		Status: buildv1.BuildStatus{
-			Phase: buildv1.BuildPhaseComplete, StartTimestamp: &start, CompletionTimestamp: &end,
-			OutputDockerImageReference: src.Ref(s.ns + "/app:latest"),
-			Output:                     buildv1.BuildStatusOutput{To: &buildv1.BuildStatusOutputTo{ImageDigest: digest.String()}},
-		},
-	}
+	b := newS2IBuild(name, buildv1.BuildStatus{
+		Phase:                      buildv1.BuildPhaseComplete,
+		OutputDockerImageReference: src.Ref(s.ns + "/app:latest"),
+		Output:                     buildv1.BuildStatusOutput{To: &buildv1.BuildStatusOutputTo{ImageDigest: digest.String()}},
+	})
 	if _, err := env.Front.CreateBuild(t.Context(), s.ns, b, []byte(s2iLog)); err != nil {
 		t.Fatal(err)
 	}
@@ -445,6 +436,22 @@ func TestPipelineFailedOpenShiftBuild(t *testing.T) {
 	s.checkFailedSubmission(t)
 }
 
+// newS2IBuild is an OpenShift Source build from s2iBuilder of BuildConfig app that ran from
+// three minutes to one minute ago, ending with status.
+func newS2IBuild(name string, status buildv1.BuildStatus) *buildv1.Build {
+	start := metav1.NewTime(time.Now().Add(-3 * time.Minute))
+	end := metav1.NewTime(time.Now().Add(-time.Minute))
+	status.StartTimestamp, status.CompletionTimestamp = &start, &end
+	return &buildv1.Build{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"buildconfig": "app"}},
+		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
+			Type:           buildv1.SourceBuildStrategyType,
+			SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: s2iBuilder}},
+		}}},
+		Status: status,
+	}
+}
+
 // failedLog is the log of the builds makeFailedS2IBuild makes.
 const failedLog = "---> Installing dependencies ...\nERROR: No matching distribution found for tensorflow==2.18.0\nerror: build error: exit status 1\n"
 
@@ -452,16 +459,7 @@ const failedLog = "---> Installing dependencies ...\nERROR: No matching distribu
 // log, failedLog.
 func (s *scenario) makeFailedS2IBuild(t *testing.T, name string) *buildv1.Build {
 	t.Helper()
-	start := metav1.NewTime(time.Now().Add(-3 * time.Minute))
-	end := metav1.NewTime(time.Now().Add(-time.Minute))
-	b := &buildv1.Build{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"buildconfig": "app"}},
-		Spec: buildv1.BuildSpec{CommonSpec: buildv1.CommonSpec{Strategy: buildv1.BuildStrategy{
-			Type:           buildv1.SourceBuildStrategyType,
-			SourceStrategy: &buildv1.SourceBuildStrategy{From: corev1.ObjectReference{Kind: "DockerImage", Name: s2iBuilder}},
-		}}},
-		Status: buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed, Reason: buildv1.StatusReasonGenericBuildFailed, StartTimestamp: &start, CompletionTimestamp: &end},
-	}
+	b := newS2IBuild(name, buildv1.BuildStatus{Phase: buildv1.BuildPhaseFailed, Reason: buildv1.StatusReasonGenericBuildFailed})
 	if _, err := env.Front.CreateBuild(t.Context(), s.ns, b, []byte(failedLog)); err != nil {
 		t.Fatal(err)
 	}
