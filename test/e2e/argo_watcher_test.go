@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +33,11 @@ type argoWatcher struct {
 	log     *os.File
 	workers int
 
+	killed  chan struct{}
+	killing atomic.Bool
+
 	mu      sync.Mutex
+	proc    *testproc.Process // the running watcher (run)
 	running map[string]bool
 	max     int
 	created map[string]int
@@ -62,7 +68,7 @@ func newArgoWatcher(t *testing.T, s *argoScenario, workers int) *argoWatcher {
 			t.Logf("watcher log (tail):\n%s", out)
 		}
 	})
-	w := &argoWatcher{s: s, log: log, workers: workers, running: map[string]bool{}, created: map[string]int{}}
+	w := &argoWatcher{s: s, log: log, workers: workers, killed: make(chan struct{}), running: map[string]bool{}, created: map[string]int{}}
 	w.args = []string{bin,
 		"--kubeconfig", kubeconfig, "--state-namespace", s.ns, "--build-watcher-namespace", s.ns, "--kinds", "build",
 		"--executor", "argo", "--argo-template", "thoth-build-analysis", "--argo-template-kind", "WorkflowTemplate",
@@ -109,18 +115,77 @@ func (w *argoWatcher) watch(t *testing.T) {
 	}()
 }
 
-func (w *argoWatcher) start(t *testing.T) *testproc.Process {
+// run keeps the watcher running as its Deployment would: started again whenever it exits,
+// whether killed by a test or on its own (a watcher that loses its leader lease, which a
+// slow API server can make it do, exits so that its restart rejoins the election). Each
+// exit is logged; the test ends the last one.
+func (w *argoWatcher) run(t *testing.T) {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	w.proc = w.startProc(t)
+	go func() {
+		defer close(done)
+		for {
+			w.mu.Lock()
+			p := w.proc
+			w.mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-p.Done():
+			}
+			if w.killing.Load() {
+				w.killed <- struct{}{}
+			} else {
+				t.Logf("the watcher exited on its own (%v); starting it again, as its Deployment would", p.Exited())
+			}
+			next, err := testproc.Start(testproc.Spec{Path: w.args[0], Args: w.args[1:], Log: w.log})
+			if err != nil {
+				t.Errorf("starting the watcher again: %v", err)
+				return
+			}
+			w.mu.Lock()
+			w.proc = next
+			w.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+		w.mu.Lock()
+		p := w.proc
+		w.mu.Unlock()
+		if p.Exited() == nil {
+			_ = p.Stop(10 * time.Second)
+		}
+		if out, err := os.ReadFile(w.log.Name()); err == nil && bytes.Contains(out, []byte("panic:")) {
+			t.Error("the watcher panicked (its log says panic:)")
+		}
+	})
+}
+
+func (w *argoWatcher) startProc(t *testing.T) *testproc.Process {
 	t.Helper()
 	p, err := testproc.Start(testproc.Spec{Path: w.args[0], Args: w.args[1:], Log: w.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if p.Exited() == nil {
-			_ = p.Stop(10 * time.Second)
-		}
-	})
 	return p
+}
+
+// kill9 kills the running watcher with SIGKILL; run starts it again.
+func (w *argoWatcher) kill9(t *testing.T) {
+	t.Helper()
+	w.mu.Lock()
+	p := w.proc
+	w.mu.Unlock()
+	w.killing.Store(true)
+	defer w.killing.Store(false)
+	if err := p.Kill(); err != nil {
+		t.Fatalf("the watcher: %v", err)
+	}
+	<-w.killed // run has seen it and starts the next
 }
 
 // waitInstalled waits until the watcher recorded its installation time: builds that finish
@@ -180,9 +245,13 @@ func (w *argoWatcher) checkAnalysed(t *testing.T, names []string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	var builds []buildv1.Build
+	lastState := "none yet"
 	for {
 		list, err := s.builds.BuildV1().Builds(s.ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("not every build was analysed and written back in 4 minutes (the last list: %s)", lastState)
+			}
 			t.Fatal(err)
 		}
 		var waiting []string
@@ -195,10 +264,11 @@ func (w *argoWatcher) checkAnalysed(t *testing.T, names []string) {
 			builds = list.Items
 			break
 		}
+		sort.Strings(waiting)
+		lastState = fmt.Sprintf("%d builds, waiting for %s", len(list.Items), strings.Join(waiting, ", "))
 		select {
 		case <-ctx.Done():
-			sort.Strings(waiting)
-			t.Fatalf("not every build was analysed and written back: %d builds, waiting for %s", len(list.Items), strings.Join(waiting, ", "))
+			t.Fatalf("not every build was analysed and written back in 4 minutes: %s", lastState)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -254,7 +324,7 @@ func TestArgoWatcherBurst(t *testing.T) {
 	t.Parallel()
 	s := newArgoScenario(t)
 	w := newArgoWatcher(t, s, 3)
-	w.start(t)
+	w.run(t)
 	w.waitInstalled(t)
 	began := time.Now()
 	names, err := s.finishBuilds(t.Context(), "burst", 12, 0)
@@ -267,13 +337,13 @@ func TestArgoWatcherBurst(t *testing.T) {
 
 // TestArgoWatcherKilled: the watcher is killed with SIGKILL twice while 10 builds finish
 // (a quarter second apart) and their Workflows run or wait suspended, and started again
-// each time; still exactly one Workflow and one
-// submission per build, never more than 3 Workflows running.
+// each time (run); still exactly one Workflow and one submission per build, never more
+// than 3 Workflows running.
 func TestArgoWatcherKilled(t *testing.T) {
 	t.Parallel()
 	s := newArgoScenario(t)
 	w := newArgoWatcher(t, s, 3)
-	current := w.start(t)
+	w.run(t)
 	w.waitInstalled(t)
 	type finished struct {
 		names []string
@@ -286,13 +356,10 @@ func TestArgoWatcherKilled(t *testing.T) {
 	}()
 	for i := range 2 {
 		time.Sleep(time.Duration(500+rand.IntN(1500)) * time.Millisecond)
-		if err := current.Kill(); err != nil {
-			t.Fatalf("the watcher: %v", err)
-		}
+		w.kill9(t)
 		w.mu.Lock()
 		t.Logf("kill -9 #%d with %d Workflows made", i+1, len(w.created))
 		w.mu.Unlock()
-		current = w.start(t)
 	}
 	f := <-created
 	if f.err != nil {
